@@ -1,0 +1,1 @@
+"""Actors: pure entity cores (``*/state.py``) beside the thin Ray shells that host them."""

@@ -1,0 +1,1 @@
+"""Inventory: one single-writer virtual actor per product owns its stock."""

@@ -1,0 +1,262 @@
+"""The pure stock state of ONE product: the rules that keep invariant 1 (no oversell).
+
+The ProductActor is the single writer for its SKU. For each batch it takes
+``clone()``, applies every command to the clone, writes ``take_pending()``
+plus the new counters to PostgreSQL in one transaction, and only after the
+commit swaps the clone in; a failed commit simply drops the clone.
+
+Why a mutable dataclass and not an immutable state with pure methods (as in
+the Akka sample): a hot SKU in a flash sale holds thousands of reservations,
+and copy-on-write per command would copy that dict once per command. Cloning
+once per batch copies it once per transaction, and the clone gives the same
+all-or-nothing guarantee. Every rule validates before it mutates, so a
+rejected command leaves the state, the pending movements and the pending
+events exactly as they were.
+
+No I/O here: stdlib and ``domain`` only, so unit tests drive it directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
+
+from domain.errors import Conflict, InvalidInput, NotFound
+
+# Largest quantity one Reserve or Restock may carry.
+MAX_QUANTITY = 10_000
+
+ReservationStatus = Literal["held", "committed", "released"]
+
+
+@dataclass(frozen=True)
+class Reserve:
+    order_id: str
+    quantity: int
+    hold_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Release:
+    order_id: str
+    reason: str = "released"
+
+
+@dataclass(frozen=True)
+class Commit:
+    order_id: str
+
+
+@dataclass(frozen=True)
+class Restock:
+    quantity: int
+    restock_id: str
+
+
+Command = Reserve | Release | Commit | Restock
+
+
+@dataclass(frozen=True)
+class Reservation:
+    order_id: str
+    quantity: int
+    status: ReservationStatus
+    hold_until: datetime | None
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One stock-ledger row."""
+
+    kind: Literal["reserve", "release", "commit", "return", "restock"]
+    ref: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class StockEvent:
+    """A domain event for the outbox; the actor adds the envelope (id, sequence, time)."""
+
+    type: Literal["STOCK_RESERVED", "STOCK_RELEASED"]
+    data: dict
+
+
+@dataclass(frozen=True)
+class ReservationReply:
+    order_id: str
+    quantity: int
+    status: ReservationStatus
+    available: int
+
+
+def _check_quantity(quantity: Any) -> int:
+    # bool is an int subclass; True is not a quantity.
+    if type(quantity) is not int or not 1 <= quantity <= MAX_QUANTITY:
+        raise InvalidInput(f"quantity must be an integer from 1 to {MAX_QUANTITY}",
+                           code="invalid_quantity",
+                           details={"quantity": quantity, "max": MAX_QUANTITY})
+    return quantity
+
+
+def _closed(order_id: str) -> Conflict:
+    return Conflict("this reservation was already released", code="reservation_closed",
+                    details={"order_id": order_id})
+
+
+@dataclass
+class StockState:
+    product_id: str
+    received: int = 0
+    reserved: int = 0
+    sold: int = 0
+    version: int = 0
+    reservations: dict[str, Reservation] = field(default_factory=dict)
+    restock_ids: set[str] = field(default_factory=set)
+    pending_movements: list[Movement] = field(default_factory=list)
+    pending_events: list[StockEvent] = field(default_factory=list)
+
+    @property
+    def available(self) -> int:
+        return self.received - self.reserved - self.sold
+
+    @classmethod
+    def from_rows(cls, product_id: str, counters: dict, reservations: Iterable[dict],
+                  restock_ids: Iterable[str]) -> StockState:
+        """Rebuild the state from what the actor loaded from PostgreSQL on activation."""
+        rows = (Reservation(r["order_id"], r["quantity"], r["status"], r.get("hold_until"))
+                for r in reservations)
+        return cls(product_id, counters["received"], counters["reserved"], counters["sold"],
+                   counters["version"], reservations={r.order_id: r for r in rows},
+                   restock_ids=set(restock_ids))
+
+    def clone(self) -> StockState:
+        """An independent copy for one batch, with nothing pending.
+
+        Reservation rows are frozen, so copying the dict (not the rows) suffices.
+        """
+        return replace(self, reservations=dict(self.reservations),
+                       restock_ids=set(self.restock_ids), pending_movements=[], pending_events=[])
+
+    def snapshot(self) -> dict[str, int]:
+        return {"received": self.received, "reserved": self.reserved, "sold": self.sold,
+                "available": self.available, "version": self.version}
+
+    def take_pending(self) -> tuple[list[Movement], list[StockEvent]]:
+        """Hand the batch's ledger rows and outbox events to the writer, and forget them."""
+        movements, events = self.pending_movements, self.pending_events
+        self.pending_movements, self.pending_events = [], []
+        return movements, events
+
+    def apply(self, command: Command) -> ReservationReply | dict[str, int]:
+        match command:
+            case Reserve():
+                return self._reserve(command)
+            case Release():
+                return self._release(command)
+            case Commit():
+                return self._commit(command)
+            case Restock():
+                return self._restock(command)
+        raise TypeError(f"not a stock command: {command!r}")
+
+    def check_invariants(self) -> None:
+        """Invariant 1 plus agreement between the counters and the reservation rows.
+
+        Raises AssertionError explicitly (not ``assert``) so it still checks under ``python -O``.
+        """
+        held = sum(r.quantity for r in self.reservations.values() if r.status == "held")
+        committed = sum(
+            r.quantity for r in self.reservations.values() if r.status == "committed")
+        checks = {
+            "reserved >= 0": self.reserved >= 0,
+            "sold >= 0": self.sold >= 0,
+            "available >= 0": self.available >= 0,
+            "reserved + sold <= received": self.reserved + self.sold <= self.received,
+            f"held rows ({held}) == reserved": held == self.reserved,
+            f"committed rows ({committed}) == sold": committed == self.sold,
+        }
+        if broken := [name for name, ok in checks.items() if not ok]:
+            raise AssertionError(f"{self.product_id}: {', '.join(broken)} fails; {self.snapshot()}")
+
+    # -- rules: validate everything first, then mutate via _record ---------
+
+    def _reserve(self, cmd: Reserve) -> ReservationReply:
+        quantity = _check_quantity(cmd.quantity)
+        existing = self.reservations.get(cmd.order_id)
+        if existing is not None:
+            if existing.status == "released":
+                raise _closed(cmd.order_id)
+            if existing.quantity != quantity:
+                raise Conflict("the order already holds a different quantity",
+                               code="reservation_mismatch",
+                               details={"order_id": cmd.order_id, "held": existing.quantity,
+                                        "requested": quantity})
+            return self._reply(existing)  # a retried Reserve: same answer, nothing changes
+        if self.available < quantity:
+            raise Conflict("not enough stock", code="out_of_stock",
+                           details={"available": self.available, "requested": quantity})
+        self.reserved += quantity
+        reservation = Reservation(cmd.order_id, quantity, "held", cmd.hold_until)
+        self._record(reservation, Movement("reserve", cmd.order_id, quantity))
+        self._emit("STOCK_RESERVED", cmd.order_id, quantity)
+        return self._reply(reservation)
+
+    def _release(self, cmd: Release) -> ReservationReply:
+        existing = self.reservations.get(cmd.order_id)
+        if existing is None:
+            return ReservationReply(cmd.order_id, 0, "released", self.available)
+        if existing.status == "released":
+            return self._reply(existing)
+        if existing.status == "held":
+            self.reserved -= existing.quantity
+            kind = "release"
+        else:  # committed: a refund puts the sold units back on sale
+            self.sold -= existing.quantity
+            kind = "return"
+        released = replace(existing, status="released")
+        self._record(released, Movement(kind, cmd.order_id, existing.quantity))
+        self._emit("STOCK_RELEASED", cmd.order_id, existing.quantity, reason=cmd.reason)
+        return self._reply(released)
+
+    def _commit(self, cmd: Commit) -> ReservationReply:
+        existing = self.reservations.get(cmd.order_id)
+        if existing is None:
+            raise NotFound("no reservation for this order", code="reservation_not_found",
+                           details={"order_id": cmd.order_id})
+        if existing.status == "released":
+            raise _closed(cmd.order_id)
+        if existing.status == "committed":
+            return self._reply(existing)
+        self.reserved -= existing.quantity
+        self.sold += existing.quantity
+        committed = replace(existing, status="committed")
+        # No event: the order's ORDER_PAID already tells the world.
+        self._record(committed, Movement("commit", cmd.order_id, existing.quantity))
+        return self._reply(committed)
+
+    def _restock(self, cmd: Restock) -> dict[str, int]:
+        quantity = _check_quantity(cmd.quantity)
+        if cmd.restock_id not in self.restock_ids:
+            self.received += quantity
+            self.restock_ids.add(cmd.restock_id)
+            self._record(None, Movement("restock", cmd.restock_id, quantity))
+        return self.snapshot()
+
+    def _record(self, reservation: Reservation | None, movement: Movement) -> None:
+        """The one place a successful change is booked: row, ledger movement, version."""
+        if reservation is not None:
+            self.reservations[reservation.order_id] = reservation
+        self.pending_movements.append(movement)
+        self.version += 1
+
+    def _emit(self, type_: Literal["STOCK_RESERVED", "STOCK_RELEASED"], order_id: str,
+              quantity: int, **extra: Any) -> None:
+        data = {"product_id": self.product_id, "order_id": order_id, "quantity": quantity,
+                "available": self.available, **extra}
+        self.pending_events.append(StockEvent(type_, data))
+
+    def _reply(self, reservation: Reservation) -> ReservationReply:
+        return ReservationReply(reservation.order_id, reservation.quantity, reservation.status,
+                                self.available)

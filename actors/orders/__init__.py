@@ -1,0 +1,1 @@
+"""Orders: one single-writer virtual actor per order drives the order state machine."""

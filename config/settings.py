@@ -1,0 +1,163 @@
+"""One pydantic-settings class for the whole system.
+
+Environment variables win over `.env`. The three connection settings keep
+their conventional names (`DATABASE_URL`, `NATS_URL`, `RAY_ADDRESS`); every
+other setting is `COMMERCE_<FIELD>`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Secrets shorter than this are refused: HS256 with a short key is guessable.
+MIN_JWT_SECRET_LENGTH = 32
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names it in one line."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="COMMERCE_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    mode: Literal["local", "production"] = "local"
+
+    # Connections. Unset means "start the embedded server" (local mode only).
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "COMMERCE_DATABASE_URL")
+    )
+    nats_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("NATS_URL", "COMMERCE_NATS_URL")
+    )
+    ray_address: str | None = Field(
+        default=None, validation_alias=AliasChoices("RAY_ADDRESS", "COMMERCE_RAY_ADDRESS")
+    )
+
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=1, le=65535)
+    state_dir: Path = Path(".commerce")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # Embedded NATS listens on loopback on a port of its own: 4222 may be a
+    # machine service. PostgreSQL listens on a Unix socket only.
+    embedded_nats_port: int = Field(default=14222, ge=1, le=65535)
+
+    # Ray / Serve.
+    ray_num_cpus: int | None = Field(default=None, ge=1)
+    ingress_mode: Literal["haproxy", "proxy"] = "haproxy"
+    throughput_optimized: bool = True
+    ingress_replicas: int = Field(default=1, ge=1, le=64)
+    db_pool_max: int = Field(default=10, ge=1, le=200)
+
+    # Virtual-actor runtime: shard count and hot keys pinned to a shard of their own.
+    actor_shards: int = Field(default=2, ge=1, le=256)
+    hot_keys: dict[str, int] = Field(default_factory=dict)
+
+    # Auth.
+    jwt_secret: SecretStr | None = None
+    jwt_algorithm: Literal["HS256", "EdDSA", "RS256"] = "HS256"
+    jwt_private_key_file: Path | None = None
+    jwt_public_key_file: Path | None = None
+    jwt_issuer: str = "commerce"
+    jwt_audience: str = "commerce-api"
+    access_token_ttl_s: int = Field(default=900, ge=30, le=86_400)
+    refresh_token_ttl_s: int = Field(default=30 * 86_400, ge=60)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
+        from psycopg.conninfo import conninfo_to_dict  # parses without connecting
+
+        try:
+            conninfo_to_dict(value)
+        except Exception as exc:  # psycopg raises ProgrammingError subclasses
+            raise ValueError(f"malformed PostgreSQL URL ({exc})") from None
+        return value
+
+    @field_validator("nats_url")
+    @classmethod
+    def _nats_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        for url in value.split(","):
+            if not url.strip().startswith(("nats://", "tls://", "ws://", "wss://")):
+                raise ValueError("must be a nats:// URL (comma-separated for a cluster)")
+        return value
+
+    @field_validator("hot_keys")
+    @classmethod
+    def _hot_key_shards_in_range(cls, value: dict[str, int]) -> dict[str, int]:
+        if any(shard < 0 for shard in value.values()):
+            raise ValueError("shard numbers must be >= 0")
+        return value
+
+    @property
+    def log_file(self) -> Path | None:
+        """Local runs also keep their JSON logs in the state dir; production logs to stderr only."""
+        return self.state_dir.resolve() / "logs" / "commerce.jsonl" if self.mode == "local" else None
+
+    @property
+    def jwt_secret_file(self) -> Path:
+        return self.state_dir / "jwt_secret"
+
+    def with_secrets(self) -> Settings:
+        """Fill in what local mode may generate; refuse what production must be given.
+
+        Local mode keeps one generated JWT secret in the state dir, so tokens
+        survive a restart. Production never gets a usable default.
+        """
+        if self.jwt_algorithm != "HS256":
+            if not (self.jwt_private_key_file and self.jwt_public_key_file):
+                raise SettingsError(
+                    "COMMERCE_JWT_PRIVATE_KEY_FILE and COMMERCE_JWT_PUBLIC_KEY_FILE: "
+                    f"required for {self.jwt_algorithm}"
+                )
+            return self
+        if self.jwt_secret is not None:
+            if len(self.jwt_secret.get_secret_value()) < MIN_JWT_SECRET_LENGTH:
+                raise SettingsError(
+                    f"COMMERCE_JWT_SECRET: must be at least {MIN_JWT_SECRET_LENGTH} characters"
+                )
+            return self
+        if self.mode == "production":
+            raise SettingsError("COMMERCE_JWT_SECRET: required in production mode")
+        path = self.jwt_secret_file
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return self.model_copy(update={"jwt_secret": SecretStr(path.read_text().strip())})
+
+    def require_external_servers(self) -> None:
+        if self.mode == "production":
+            for name, value in (("DATABASE_URL", self.database_url), ("NATS_URL", self.nats_url)):
+                if not value:
+                    raise SettingsError(f"{name}: required in production mode")
+
+
+def _one_line(error: ValidationError) -> str:
+    first = error.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else "settings"
+    # Aliased fields report their alias (DATABASE_URL); the rest their field name.
+    env_name = field if field.isupper() else f"COMMERCE_{field.upper()}"
+    message = " ".join(first["msg"].removeprefix("Value error, ").split())
+    return f"{env_name}: {message}"
+
+
+def load_settings(**overrides) -> Settings:
+    """Read settings, turning a validation error into a one-line SettingsError."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_one_line(exc)) from None

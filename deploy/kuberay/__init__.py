@@ -1,0 +1,1 @@
+"""KubeRay deployment: a RayService rendered from `config.Settings`."""

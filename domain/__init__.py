@@ -1,0 +1,1 @@
+"""Pure domain pieces shared by every layer: no I/O imports here."""

@@ -1,0 +1,1 @@
+"""Domain events: envelope, outbox, relay to NATS JetStream, embedded NATS server."""

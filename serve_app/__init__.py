@@ -1,0 +1,1 @@
+"""The HTTP edge: FastAPI app, Ray Serve deployments, composition root, CLI."""

@@ -1,0 +1,41 @@
+"""Builds the FastAPI application from settings: routes, errors, middleware."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import ORJSONResponse
+from prometheus_client import CollectorRegistry
+
+from config import Settings
+from serve_app import health
+from serve_app.errors import install_error_handlers
+from serve_app.middleware import HttpMetrics, RequestContextMiddleware
+from serve_app.services import open_services
+
+API_VERSION = "1"
+
+
+def create_app(settings: Settings, *, behind_serve: bool = False) -> FastAPI:
+    """The whole HTTP API; the lifespan opens the pool and NATS for this replica."""
+    registry = CollectorRegistry()
+    metrics = HttpMetrics(registry)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        async with open_services(settings, registry, metrics) as services:
+            app.state.services = services
+            yield
+
+    app = FastAPI(
+        title="Commerce API",
+        version=API_VERSION,
+        description="Actor-model commerce backend. Contract: shared/API.md.",
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics, set_header=not behind_serve)
+    return app

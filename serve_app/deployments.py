@@ -1,0 +1,67 @@
+"""The Ray Serve deployments: the HTTP ingress and the outbox relay."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ray import serve
+
+from config import Settings
+from events.relay import OutboxRelay
+from events.stream import connect_with_retry
+from serve_app.app import create_app
+from serve_app.logs import configure_logging
+from storage.pool import open_pool
+
+log = logging.getLogger(__name__)
+
+
+@serve.deployment(name="Ingress", max_ongoing_requests=1000, graceful_shutdown_timeout_s=5)
+@serve.ingress()
+class Ingress:
+    """FastAPI ingress. The relay handle is bound only to keep it in the same application."""
+
+    def __init__(self, settings: Settings, relay=None):
+        configure_logging(settings.log_level, settings.log_file)
+        self._settings = settings
+
+    def __serve_build_asgi_app__(self):
+        return create_app(self._settings, behind_serve=True)
+
+
+@serve.deployment(
+    name="OutboxRelay", num_replicas=1, ray_actor_options={"num_cpus": 0}, graceful_shutdown_timeout_s=5
+)
+class OutboxRelayDeployment:
+    """Runs the outbox relay loop in the background for as long as the replica lives."""
+
+    def __init__(self, settings: Settings):
+        configure_logging(settings.log_level, settings.log_file)
+        self._settings = settings
+        self._stop = asyncio.Event()
+        self._relay: OutboxRelay | None = None
+        self._task = asyncio.get_event_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        pool = await open_pool(self._settings.database_url, max_size=2, name="relay")
+        nc = await connect_with_retry(self._settings.nats_url, name="commerce-relay", stop=self._stop)
+        if nc is None:
+            return
+        self._relay = OutboxRelay(pool, nc, self._settings.database_url)
+        try:
+            await self._relay.run(self._stop)
+        finally:
+            await nc.close()
+            await pool.close()
+
+    async def check_health(self) -> None:
+        # A dead loop means a dead relay: let Serve restart the replica.
+        if self._task.done():
+            raise RuntimeError(f"outbox relay stopped: {self._task.exception()!r}")
+
+    async def published_total(self) -> int:
+        return self._relay.published_total if self._relay else 0
+
+    async def __del__(self):
+        self._stop.set()

@@ -1,0 +1,61 @@
+"""Test harness: ONE running system per test session (real PostgreSQL, NATS, Ray).
+
+With DATABASE_URL / NATS_URL unset, the session starts embedded servers in a
+temporary state dir; with them set (e.g. the machine's own PostgreSQL on 5432
+and NATS on 4222), it uses those. Ray is always a local cluster started once.
+Unit tests never touch the `system` fixture, so they run without any server.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+
+import httpx
+import pytest
+
+from config import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def system(tmp_path_factory):
+    from serve_app.runner import System
+
+    os.environ.setdefault("RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S", "0")
+    state_dir = tmp_path_factory.mktemp("state")
+    settings = Settings(
+        state_dir=state_dir,
+        http_port=free_port(),
+        embedded_nats_port=free_port(),
+        ray_num_cpus=int(os.environ.get("COMMERCE_TEST_RAY_CPUS", "8")),
+    )
+    running = System(settings)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def base_url(system) -> str:
+    return system.base_url
+
+
+@pytest.fixture
+def http(base_url):
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def unique() -> str:
+    """A fresh id fragment, so tests never collide on shared servers."""
+    return uuid.uuid4().hex[:12]
