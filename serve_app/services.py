@@ -14,6 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 from config import Settings
 from events.stream import connect as connect_nats
 from serve_app.health import ReadinessCheck
+from serve_app.identity.tokens import TokenService
 from serve_app.middleware import HttpMetrics
 from storage.pool import open_pool
 
@@ -25,6 +26,9 @@ class Services:
     nats: NATS
     registry: CollectorRegistry
     metrics: HttpMetrics
+    tokens: TokenService
+    # Checks a token against logout / password change / erasure; see serve_app/auth.py.
+    revocations: object | None = None
     readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
 
 
@@ -54,7 +58,9 @@ def _nats_check(nc: NATS) -> ReadinessCheck:
 async def open_services(settings: Settings, registry: CollectorRegistry, metrics: HttpMetrics) -> AsyncIterator[Services]:
     pool = await open_pool(settings.database_url, max_size=settings.db_pool_max)
     nc = await connect_nats(settings.nats_url, name="commerce-ingress")
-    services = Services(settings=settings, pool=pool, nats=nc, registry=registry, metrics=metrics)
+    services = Services(
+        settings=settings, pool=pool, nats=nc, registry=registry, metrics=metrics, tokens=TokenService(settings)
+    )
     services.readiness_checks = {"postgres": _postgres_check(pool), "nats": _nats_check(nc)}
     try:
         yield services

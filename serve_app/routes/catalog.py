@@ -1,0 +1,5 @@
+"""Routes: catalog (see API.md)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["catalog"])

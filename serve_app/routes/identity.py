@@ -1,0 +1,5 @@
+"""Routes: identity (see API.md)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["identity"])
