@@ -15,6 +15,7 @@ from config import Settings
 from events.stream import connect as connect_nats
 from serve_app.health import ReadinessCheck
 from serve_app.identity.tokens import TokenService
+from actors.runtime.client import ActorClient
 from serve_app.middleware import HttpMetrics
 from storage.pool import open_pool
 
@@ -29,6 +30,7 @@ class Services:
     tokens: TokenService
     # Checks a token against logout / password change / erasure; see serve_app/auth.py.
     revocations: object | None = None
+    actors: ActorClient | None = None
     readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
 
 
@@ -54,6 +56,13 @@ def _nats_check(nc: NATS) -> ReadinessCheck:
     return check
 
 
+def _shards_check(actors: ActorClient) -> ReadinessCheck:
+    async def check() -> None:
+        await actors.ping_all(timeout_s=1.5)
+
+    return check
+
+
 @asynccontextmanager
 async def open_services(settings: Settings, registry: CollectorRegistry, metrics: HttpMetrics) -> AsyncIterator[Services]:
     pool = await open_pool(settings.database_url, max_size=settings.db_pool_max)
@@ -61,7 +70,10 @@ async def open_services(settings: Settings, registry: CollectorRegistry, metrics
     services = Services(
         settings=settings, pool=pool, nats=nc, registry=registry, metrics=metrics, tokens=TokenService(settings)
     )
-    services.readiness_checks = {"postgres": _postgres_check(pool), "nats": _nats_check(nc)}
+    services.actors = ActorClient(settings)
+    services.readiness_checks = {
+        "postgres": _postgres_check(pool), "nats": _nats_check(nc), "actor_shards": _shards_check(services.actors),
+    }
     try:
         yield services
     finally:

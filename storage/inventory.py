@@ -18,3 +18,100 @@ async def create_stock(conn: AsyncConnection, product_id, initial: int, restock_
             "INSERT INTO stock_ledger (product_id, kind, ref, quantity, version) VALUES (%s, 'restock', %s, %s, 1)",
             (product_id, restock_id, initial),
         )
+
+
+# Released reservations older than this are not loaded on activation: they
+# only matter to refuse a very late retry of a reserve for a closed order.
+RELEASED_LOOKBACK = "1 day"
+
+
+async def load_stock(conn: AsyncConnection, product_id: str) -> tuple[dict, list[dict], list[str]] | None:
+    """Counters, live reservations and applied restock ids; None if no such product."""
+    counters = await (await conn.execute(
+        "SELECT received, reserved, sold, version FROM product_stock WHERE product_id = %s", (product_id,)
+    )).fetchone()
+    if counters is None:
+        return None
+    reservations = await (await conn.execute(
+        f"""SELECT order_id, quantity, status, hold_until FROM stock_reservations
+            WHERE product_id = %s
+              AND (status <> 'released' OR updated_at > now() - interval '{RELEASED_LOOKBACK}')""",
+        (product_id,),
+    )).fetchall()
+    restocks = await (await conn.execute(
+        "SELECT ref FROM stock_ledger WHERE product_id = %s AND kind = 'restock'", (product_id,)
+    )).fetchall()
+    return counters, reservations, [row["ref"] for row in restocks]
+
+
+async def save_counters(
+    conn: AsyncConnection, product_id: str, *, received: int, reserved: int, sold: int,
+    version: int, expected_version: int, shard_id: int, epoch: int,
+) -> str | None:
+    """Write the counters if our epoch is current and the stored version is ours.
+
+    One statement does both checks, so there is no window between them.
+    Returns None on success, else "fenced" or "stale".
+    """
+    cur = await conn.execute(
+        """UPDATE product_stock
+              SET received = %s, reserved = %s, sold = %s, version = %s, updated_at = now()
+            WHERE product_id = %s AND version = %s
+              AND (SELECT epoch FROM shard_epochs WHERE shard_id = %s) = %s""",
+        (received, reserved, sold, version, product_id, expected_version, shard_id, epoch),
+    )
+    if cur.rowcount == 1:
+        return None
+    row = await (await conn.execute("SELECT epoch FROM shard_epochs WHERE shard_id = %s", (shard_id,))).fetchone()
+    return "fenced" if row is None or row["epoch"] != epoch else "stale"
+
+
+async def append_ledger(
+    conn: AsyncConnection, product_id: str, movements: list[tuple[str, str, int, int]], epoch: int
+) -> None:
+    """Insert (kind, ref, quantity, version) rows in one statement."""
+    if not movements:
+        return
+    kinds, refs, quantities, versions = (list(column) for column in zip(*movements, strict=True))
+    await conn.execute(
+        """INSERT INTO stock_ledger (product_id, kind, ref, quantity, version, epoch)
+           SELECT %s, kind, ref, quantity, version, %s
+             FROM unnest(%s::text[], %s::text[], %s::int[], %s::bigint[]) AS m(kind, ref, quantity, version)""",
+        (product_id, epoch, kinds, refs, quantities, versions),
+    )
+
+
+async def upsert_reservations(conn: AsyncConnection, product_id: str, reservations: list) -> None:
+    """Write the current form of each changed reservation in one statement."""
+    if not reservations:
+        return
+    await conn.execute(
+        """INSERT INTO stock_reservations (product_id, order_id, quantity, status, hold_until)
+           SELECT %s, order_id, quantity, status, hold_until
+             FROM unnest(%s::text[], %s::int[], %s::text[], %s::timestamptz[])
+                  AS r(order_id, quantity, status, hold_until)
+           ON CONFLICT (product_id, order_id) DO UPDATE
+              SET quantity = EXCLUDED.quantity, status = EXCLUDED.status,
+                  hold_until = EXCLUDED.hold_until, updated_at = now()""",
+        (
+            product_id,
+            [r.order_id for r in reservations], [r.quantity for r in reservations],
+            [r.status for r in reservations], [r.hold_until for r in reservations],
+        ),
+    )
+
+
+async def stock_figures(conn: AsyncConnection, product_id: str) -> dict | None:
+    """The committed counters (what the API reports)."""
+    row = await (await conn.execute(
+        """SELECT received, reserved, sold, received - reserved - sold AS available, version
+             FROM product_stock WHERE product_id = %s""",
+        (product_id,),
+    )).fetchone()
+    return row
+
+
+async def product_owner(conn: AsyncConnection, product_id: str) -> str | None:
+    """The seller id of a product, or None if there is no such product."""
+    row = await (await conn.execute("SELECT seller_id FROM products WHERE id = %s", (product_id,))).fetchone()
+    return str(row["seller_id"]) if row else None

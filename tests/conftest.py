@@ -9,8 +9,11 @@ Unit tests never touch the `system` fixture, so they run without any server.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -25,11 +28,13 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def system(tmp_path_factory):
+def system():
     from serve_app.runner import System
 
     os.environ.setdefault("RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S", "0")
-    state_dir = tmp_path_factory.mktemp("state")
+    # Not pytest's tmp_path: pytest resets its base dir to mode 0700 at every
+    # session start, which locks out the embedded server's own system user.
+    state_dir = Path(tempfile.mkdtemp(prefix="commerce-test-"))
     settings = Settings(
         state_dir=state_dir,
         http_port=free_port(),
@@ -42,6 +47,7 @@ def system(tmp_path_factory):
         yield running
     finally:
         running.stop()
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

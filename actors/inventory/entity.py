@@ -1,0 +1,64 @@
+"""The ProductActor: the runtime's entity kind "product", owner of one SKU's stock.
+
+Rules live in `state.py` (pure). This module loads that state from
+PostgreSQL on activation and persists a batch: counters (epoch- and
+version-checked in one statement), ledger rows, changed reservations and
+STOCK_* events, all in the runtime's one transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from psycopg import AsyncConnection
+
+from actors.inventory.state import StockState
+from actors.runtime.entity import Fenced, StaleState, WriteContext
+from domain.errors import NotFound
+from events.envelope import NewEvent
+from events.outbox import append_events
+from storage import inventory as sql
+
+
+class ProductEntity:
+    kind = "product"
+
+    async def load(self, conn: AsyncConnection, key: str) -> StockState:
+        try:
+            uuid.UUID(key)
+        except ValueError:
+            raise NotFound("No such product.", code="product_not_found") from None
+        loaded = await sql.load_stock(conn, key)
+        if loaded is None:
+            raise NotFound("No such product.", code="product_not_found")
+        counters, reservations, restock_ids = loaded
+        return StockState.from_rows(key, counters, reservations, restock_ids)
+
+    def clone(self, state: StockState) -> StockState:
+        return state.clone()
+
+    def apply(self, state: StockState, command):
+        return state.apply(command)
+
+    async def persist(self, conn: AsyncConnection, before: StockState, after: StockState, ctx: WriteContext) -> None:
+        movements, events = after.take_pending()
+        if not movements:
+            return  # only rejections or replays: nothing to write
+        failure = await sql.save_counters(
+            conn, after.product_id, received=after.received, reserved=after.reserved, sold=after.sold,
+            version=after.version, expected_version=before.version, shard_id=ctx.shard_id, epoch=ctx.epoch,
+        )
+        if failure == "fenced":
+            raise Fenced(f"Shard {ctx.shard_id} epoch {ctx.epoch} is fenced off; retry.")
+        if failure == "stale":
+            raise StaleState("The product's stock changed elsewhere; retry.")
+        first_version = before.version + 1
+        await sql.append_ledger(
+            conn, after.product_id,
+            [(m.kind, m.ref, m.quantity, first_version + i) for i, m in enumerate(movements)], ctx.epoch,
+        )
+        changed = {m.ref for m in movements if m.kind != "restock"}
+        await sql.upsert_reservations(conn, after.product_id, [after.reservations[ref] for ref in changed])
+        await append_events(conn, [
+            NewEvent(type=event.type, aggregate_id=after.product_id, data=event.data) for event in events
+        ])

@@ -1,0 +1,142 @@
+"""One virtual actor: a mailbox, a runner task, and group commit.
+
+Messages for the key run one at a time in arrival order. The runner drains
+everything waiting (up to `max_batch`), applies each command to a clone of
+the state, writes the whole batch in ONE transaction and only then answers
+every caller. A rejected command (a DomainError from `apply`) changes nothing
+and is answered after the same commit, since it was decided against the
+batch's state. If the transaction fails, the clone is dropped, the state is
+forgotten (reloaded on the next message) and every caller in the batch gets a
+retryable error: nothing is answered that is not durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from typing import Any, Callable
+
+from psycopg_pool import AsyncConnectionPool
+
+from actors.runtime.entity import Entity, Fenced, WriteContext
+from domain.errors import DomainError, Unavailable
+
+log = logging.getLogger(__name__)
+
+Envelope = tuple[Any, asyncio.Future]
+
+
+class VirtualActor:
+    def __init__(
+        self, entity: Entity, key: str, pool: AsyncConnectionPool, ctx: WriteContext, *,
+        idle_ttl_s: float, max_batch: int, on_passivate: Callable[[VirtualActor], None],
+        on_fenced: Callable[[], None],
+    ):
+        self.entity = entity
+        self.key = key
+        self._pool = pool
+        self._ctx = ctx
+        self._idle_ttl_s = idle_ttl_s
+        self._max_batch = max_batch
+        self._on_passivate = on_passivate
+        self._on_fenced = on_fenced
+        self._mailbox: deque[Envelope] = deque()
+        self._wakeup = asyncio.Event()
+        self.state: Any = None
+        self.batches = 0
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"{entity.kind}:{key}")
+
+    def tell(self, command: Any) -> asyncio.Future:
+        future = asyncio.get_running_loop().create_future()
+        self._mailbox.append((command, future))
+        self._wakeup.set()
+        return future
+
+    @property
+    def alive(self) -> bool:
+        return not self._task.done()
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                if not self._mailbox:
+                    self._wakeup.clear()
+                    try:
+                        await asyncio.wait_for(self._wakeup.wait(), self._idle_ttl_s)
+                    except TimeoutError:
+                        # No await between this check and leaving the registry, so
+                        # no message can slip in unseen.
+                        if not self._mailbox:
+                            self._on_passivate(self)
+                            return
+                        continue
+                batch = [self._mailbox.popleft() for _ in range(min(len(self._mailbox), self._max_batch))]
+                await self._process(batch)
+        except asyncio.CancelledError:
+            self._fail_all(Unavailable("The actor host is shutting down; retry."))
+            raise
+
+    async def _process(self, batch: list[Envelope]) -> None:
+        try:
+            if self.state is None:
+                async with self._pool.connection() as conn:
+                    self.state = await self.entity.load(conn, self.key)
+                    await conn.rollback()
+        except DomainError as exc:  # e.g. the entity does not exist: answer, stay empty
+            self._answer(batch, [exc] * len(batch))
+            return
+        except Exception as exc:
+            log.warning("activation of %s %s failed: %s", self.entity.kind, self.key, exc)
+            self._answer(batch, [Unavailable("Storage is unavailable; retry.")] * len(batch))
+            return
+
+        working = self.entity.clone(self.state)
+        outcomes: list[Any] = []
+        for command, _ in batch:
+            try:
+                outcomes.append(self.entity.apply(working, command))
+            except DomainError as exc:
+                outcomes.append(exc)
+        try:
+            async with self._pool.connection() as conn:
+                async with conn.transaction():
+                    await self.entity.persist(conn, self.state, working, self._ctx)
+        except Fenced as exc:
+            self.state = None
+            self._answer(batch, [exc] * len(batch))
+            self._on_fenced()
+            return
+        except Exception as exc:
+            # Unknown outcome or a conflict: forget the state, let callers retry.
+            log.warning("batch commit for %s %s failed: %s", self.entity.kind, self.key, exc)
+            self.state = None
+            error = exc if isinstance(exc, Unavailable) else Unavailable("Storage is unavailable; retry.")
+            self._answer(batch, [error] * len(batch))
+            return
+        self.state = working
+        self.batches += 1
+        self._answer(batch, outcomes)
+
+    @staticmethod
+    def _answer(batch: list[Envelope], outcomes: list[Any]) -> None:
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if future.done():
+                continue
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+
+    def _fail_all(self, error: Exception) -> None:
+        while self._mailbox:
+            _, future = self._mailbox.popleft()
+            if not future.done():
+                future.set_exception(error)
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
