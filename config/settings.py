@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     ingress_mode: Literal["haproxy", "proxy"] = "haproxy"
     throughput_optimized: bool = True
     ingress_replicas: int = Field(default=1, ge=1, le=64)
+    # HAProxy's own ports; Ray's defaults (8404, 9101) would clash between two
+    # local systems on one machine (e.g. `commerce up` beside the test suite).
+    haproxy_stats_port: int = Field(default=18404, ge=1, le=65535)
+    haproxy_metrics_port: int = Field(default=19101, ge=1, le=65535)
     db_pool_max: int = Field(default=10, ge=1, le=200)
 
     # Virtual-actor runtime: shard count and hot keys pinned to a shard of their own.
@@ -69,6 +73,10 @@ class Settings(BaseSettings):
     jwt_audience: str = "commerce-api"
     access_token_ttl_s: int = Field(default=900, ge=30, le=86_400)
     refresh_token_ttl_s: int = Field(default=30 * 86_400, ge=60)
+    # Login throttling: failed sign-ins per email within the window (per
+    # client address the limit is 4x this); see serve_app/identity/throttle.py.
+    login_max_failures: int = Field(default=5, ge=1, le=1000)
+    login_failure_window_s: int = Field(default=900, ge=1, le=86_400)
 
     @field_validator("database_url")
     @classmethod

@@ -35,9 +35,27 @@ def ray_environment(settings: Settings) -> dict[str, str]:
         env["RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S"] = "0"
     if settings.ingress_mode == "haproxy":
         env["RAY_SERVE_ENABLE_HA_PROXY"] = "1"
+        if not settings.ray_address:
+            env.update(_haproxy_files_and_ports(settings))
     if settings.throughput_optimized:
         env["RAY_SERVE_THROUGHPUT_OPTIMIZED"] = "1"
     return env
+
+
+def _haproxy_files_and_ports(settings: Settings) -> dict[str, str]:
+    """Ray's HAProxy keeps its config, sockets and state under /tmp/haproxy-serve
+    by default: shared by every local cluster on the machine. Give ours its own."""
+    base = settings.state_dir.resolve() / "haproxy"
+    base.mkdir(parents=True, exist_ok=True)
+    return {
+        "RAY_SERVE_HAPROXY_CONFIG_FILE_LOC": str(base / "haproxy.cfg"),
+        "RAY_SERVE_HAPROXY_SOCKET_PATH": str(base / "admin.sock"),
+        "RAY_SERVE_HAPROXY_SERVER_STATE_BASE": str(base),
+        "RAY_SERVE_HAPROXY_SERVER_STATE_FILE": str(base / "server-state"),
+        "RAY_SERVE_HAPROXY_METRICS_SOCKET_PATH": str(base / "metrics.sock"),
+        "RAY_SERVE_HAPROXY_STATS_PORT": str(settings.haproxy_stats_port),
+        "RAY_SERVE_HAPROXY_METRICS_PORT": str(settings.haproxy_metrics_port),
+    }
 
 
 def port_in_use(host: str, port: int) -> bool:

@@ -39,6 +39,8 @@ def system():
         state_dir=state_dir,
         http_port=free_port(),
         embedded_nats_port=free_port(),
+        haproxy_stats_port=free_port(),
+        haproxy_metrics_port=free_port(),
         ray_num_cpus=int(os.environ.get("COMMERCE_TEST_RAY_CPUS", "8")),
     )
     running = System(settings)

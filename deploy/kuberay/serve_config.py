@@ -46,6 +46,8 @@ NOT_RENDERED: dict[str, str] = {
     "state_dir": "local mode only: embedded servers and the generated JWT secret",
     "embedded_nats_port": "local mode only: the embedded NATS server",
     "ray_num_cpus": "local ray.init only: pod resources size the cluster",
+    "haproxy_stats_port": "local only: one HAProxy per pod, Ray's default ports apply",
+    "haproxy_metrics_port": "local only: one HAProxy per pod, Ray's default ports apply",
     "jwt_private_key_file": "asymmetric JWT keys need mounted files; not rendered",
     "jwt_public_key_file": "asymmetric JWT keys need mounted files; not rendered",
 }
