@@ -6,11 +6,14 @@ Used by `commerce up` and by the test suite, so both exercise one path.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import socket
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 
@@ -44,8 +47,11 @@ def ray_environment(settings: Settings) -> dict[str, str]:
 
 def _haproxy_files_and_ports(settings: Settings) -> dict[str, str]:
     """Ray's HAProxy keeps its config, sockets and state under /tmp/haproxy-serve
-    by default: shared by every local cluster on the machine. Give ours its own."""
-    base = settings.state_dir.resolve() / "haproxy"
+    by default: shared by every local cluster on the machine. Give ours its own,
+    keyed by the state dir. Short, because Ray nests a 56-character directory
+    in it and HAProxy refuses socket paths over 97 characters."""
+    digest = hashlib.blake2b(str(settings.state_dir.resolve()).encode(), digest_size=4).hexdigest()
+    base = Path(tempfile.gettempdir()) / f"commerce-hap-{digest}"
     base.mkdir(parents=True, exist_ok=True)
     return {
         "RAY_SERVE_HAPROXY_CONFIG_FILE_LOC": str(base / "haproxy.cfg"),
