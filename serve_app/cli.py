@@ -1,4 +1,4 @@
-"""`commerce`: up, migrate, status.
+"""`commerce`: up, migrate, status, admin create.
 
 Settings come from the environment (see config/settings.py); a bad one ends
 the command with one line naming it and exit code 2.
@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 
 import httpx
 
@@ -48,9 +51,10 @@ def _up(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+@contextlib.contextmanager
+def _database(settings: Settings) -> Iterator[str]:
+    """DATABASE_URL, or the embedded server for the duration of a one-off command."""
     from storage.embedded import EmbeddedPostgres
-    from storage.migrate import migrate
 
     settings = settings.with_secrets()
     embedded = None
@@ -60,15 +64,74 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
         embedded = EmbeddedPostgres.in_state_dir(settings.state_dir)
         dsn = embedded.start()
     try:
-        applied = asyncio.run(migrate(dsn))
+        yield dsn
     finally:
         if embedded and embedded.started_here:
             embedded.stop()
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.migrate import migrate
+
+    with _database(settings) as dsn:
+        applied = asyncio.run(migrate(dsn))
     if applied:
         for migration in applied:
             print(f"applied {migration.version:04d}_{migration.name}")
     else:
         print("up to date")
+    return 0
+
+
+ADMIN_PASSWORD_ENV = "COMMERCE_ADMIN_PASSWORD"
+
+
+def _admin_password() -> str | None:
+    """From the environment, else prompted (twice) when stdin is a terminal; never echoed or logged."""
+    password = os.environ.get(ADMIN_PASSWORD_ENV)
+    if password:
+        return password
+    if not sys.stdin or not sys.stdin.isatty():
+        return None
+    import getpass
+
+    first = getpass.getpass("Password for the new admin: ")
+    return first if getpass.getpass("Repeat it: ") == first else ""
+
+
+def _admin_create(settings: Settings, args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from domain.errors import Conflict
+    from serve_app.identity.admin import admin_request, create_admin
+    from storage.migrate import migrate
+
+    password = _admin_password()
+    if password is None:
+        print(f"commerce: set {ADMIN_PASSWORD_ENV} (there is no terminal to prompt on)", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+    if password == "":
+        print("commerce: the passwords did not match", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+    try:
+        request = admin_request(args.email, password, args.name)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "input"
+        print(f"commerce: invalid {field}: {first['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+
+    async def run(dsn: str):
+        await migrate(dsn)
+        return await create_admin(dsn, request)
+
+    with _database(settings) as dsn:
+        try:
+            user = asyncio.run(run(dsn))
+        except Conflict as exc:
+            print(f"commerce: {exc.message}", file=sys.stderr)
+            return 1
+    print(f"created admin {user.id} <{user.email}>")
     return 0
 
 
@@ -96,12 +159,43 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
         return 1
 
 
+def _bench_reservations(settings: Settings, args: argparse.Namespace) -> int:
+    from serve_app.bench import reservations
+    from serve_app.logs import configure_logging
+    from serve_app.runner import System
+
+    configure_logging("WARNING")
+    system = System(settings)
+    try:
+        system.start_servers()
+        system.start_ray()
+        return reservations.main(
+            system.settings, concurrency=args.concurrency, count=args.count, duration_s=args.duration, skus=args.skus
+        )
+    finally:
+        system.stop()
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="commerce", description=__doc__.splitlines()[0])
     commands = root.add_subparsers(dest="command", required=True)
     commands.add_parser("up", help="start embedded servers (if needed), Ray and Serve; Ctrl-C stops").set_defaults(run=_up)
     commands.add_parser("migrate", help="apply database migrations and exit").set_defaults(run=_migrate)
     commands.add_parser("status", help="show what is running").set_defaults(run=_status)
+    bench = commands.add_parser("bench", help="benchmarks that print figures").add_subparsers(dest="bench", required=True)
+    reservations = bench.add_parser("reservations", help="ProductActor vs hot-row UPDATE, then many SKUs")
+    reservations.add_argument("--concurrency", type=int, default=64, help="client concurrency (both paths)")
+    reservations.add_argument("--count", type=int, default=20_000, help="max reservations per run")
+    reservations.add_argument("--duration", type=float, default=10.0, help="max seconds per run")
+    reservations.add_argument("--skus", type=int, default=200, help="SKUs in the many-SKU runs")
+    reservations.set_defaults(run=_bench_reservations)
+    admin = commands.add_parser("admin", help="administration").add_subparsers(dest="admin_command", required=True)
+    create = admin.add_parser(
+        "create", help=f"create an admin account (password from {ADMIN_PASSWORD_ENV}, or prompted on a terminal)"
+    )
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", default=None)
+    create.set_defaults(run=_admin_create)
     return root
 
 

@@ -109,15 +109,9 @@ class System:
         finally:
             await nc.close()
 
-    def start(self, *, ready_timeout_s: float = 120.0) -> None:
+    def start_ray(self) -> None:
         import ray
-        from ray import serve
 
-        from serve_app.bootstrap import APP_NAME, build_application
-
-        if port_in_use(self.settings.http_host, self.settings.http_port):
-            raise SettingsError(f"COMMERCE_HTTP_PORT: port {self.settings.http_port} is already in use")
-        self.start_servers()
         env = ray_environment(self.settings)
         if self.settings.ray_address:
             self.notes.append("remote Ray cluster: its processes must already have " + ", ".join(env))
@@ -131,6 +125,17 @@ class System:
                 log_to_driver=False,
             )
             self.ray_started_here = self.settings.ray_address is None
+
+    def start(self, *, ready_timeout_s: float = 120.0) -> None:
+        """Everything: servers, Ray, and the Serve application; returns when /readyz is 200."""
+        from ray import serve
+
+        from serve_app.bootstrap import APP_NAME, build_application
+
+        if port_in_use(self.settings.http_host, self.settings.http_port):
+            raise SettingsError(f"COMMERCE_HTTP_PORT: port {self.settings.http_port} is already in use")
+        self.start_servers()
+        self.start_ray()
         serve.start(http_options={"host": self.settings.http_host, "port": self.settings.http_port})
         serve.run(build_application(self.settings), name=APP_NAME, route_prefix="/", blocking=False)
         self.wait_ready(ready_timeout_s)
@@ -156,7 +161,8 @@ class System:
 
         if ray.is_initialized():
             try:
-                serve.shutdown()
+                if serve.context._global_client is not None:  # Serve was started here
+                    serve.shutdown()
             finally:
                 ray.shutdown()
         if self.nats and self.nats.started_here:

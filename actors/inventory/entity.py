@@ -37,6 +37,9 @@ class ProductEntity:
     def clone(self, state: StockState) -> StockState:
         return state.clone()
 
+    def adopt(self, before: StockState, after: StockState) -> StockState:
+        return after.adopt(before)
+
     def apply(self, state: StockState, command):
         return state.apply(command)
 

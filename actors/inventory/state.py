@@ -7,9 +7,11 @@ commit swaps the clone in; a failed commit simply drops the clone.
 
 Why a mutable dataclass and not an immutable state with pure methods (as in
 the Akka sample): a hot SKU in a flash sale holds thousands of reservations,
-and copy-on-write per command would copy that dict once per command. Cloning
-once per batch copies it once per transaction, and the clone gives the same
-all-or-nothing guarantee. Every rule validates before it mutates, so a
+and copy-on-write per command would copy that dict once per command. A clone
+writes its reservation changes into an overlay over the parent's dict (a
+ChainMap), so cloning costs O(1) and a batch O(its changes); `adopt()` folds
+the overlay into the parent after the commit. The clone gives the same
+all-or-nothing guarantee: a failed batch just drops its overlay. Every rule validates before it mutates, so a
 rejected command leaves the state, the pending movements and the pending
 events exactly as they were.
 
@@ -18,7 +20,8 @@ No I/O here: stdlib and ``domain`` only, so unit tests drive it directly.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import ChainMap
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -112,7 +115,7 @@ class StockState:
     reserved: int = 0
     sold: int = 0
     version: int = 0
-    reservations: dict[str, Reservation] = field(default_factory=dict)
+    reservations: MutableMapping[str, Reservation] = field(default_factory=dict)
     restock_ids: set[str] = field(default_factory=set)
     pending_movements: list[Movement] = field(default_factory=list)
     pending_events: list[StockEvent] = field(default_factory=list)
@@ -132,12 +135,20 @@ class StockState:
                    restock_ids=set(restock_ids))
 
     def clone(self) -> StockState:
-        """An independent copy for one batch, with nothing pending.
-
-        Reservation rows are frozen, so copying the dict (not the rows) suffices.
-        """
-        return replace(self, reservations=dict(self.reservations),
+        """A copy for one batch, with nothing pending. Its reservation writes go
+        to an overlay; the parent must not change while the clone is in use.
+        Reservation rows are frozen, so sharing them is safe."""
+        return replace(self, reservations=ChainMap({}, self.reservations),
                        restock_ids=set(self.restock_ids), pending_movements=[], pending_events=[])
+
+    def adopt(self, parent: StockState) -> StockState:
+        """After this clone's batch committed: fold its changes into the parent's
+        reservation dict (no copy) and return the state to keep."""
+        if isinstance(self.reservations, ChainMap):
+            base = parent.reservations
+            base.update(self.reservations.maps[0])
+            self.reservations = base
+        return self
 
     def snapshot(self) -> dict[str, int]:
         return {"received": self.received, "reserved": self.reserved, "sold": self.sold,

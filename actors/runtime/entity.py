@@ -41,6 +41,9 @@ class Entity(Protocol):
     def clone(self, state: Any) -> Any:
         """An independent copy the batch may change; dropped if the commit fails."""
 
+    def adopt(self, before: Any, after: Any) -> Any:
+        """The state to keep once the batch committed (may reuse `before`'s storage)."""
+
     def apply(self, state: Any, command: Any) -> Any:
         """Apply one command to the clone and return its reply, or raise a DomainError."""
 

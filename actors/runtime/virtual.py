@@ -114,7 +114,7 @@ class VirtualActor:
             error = exc if isinstance(exc, Unavailable) else Unavailable("Storage is unavailable; retry.")
             self._answer(batch, [error] * len(batch))
             return
-        self.state = working
+        self.state = self.entity.adopt(self.state, working)
         self.batches += 1
         self._answer(batch, outcomes)
 
