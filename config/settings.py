@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     actor_shards: int = Field(default=2, ge=1, le=256)
     hot_keys: dict[str, int] = Field(default_factory=dict)
 
+    # Cart and orders.
+    cart_max_quantity: int = Field(default=99, ge=1, le=10_000)
+    order_hold_ttl_s: int = Field(default=15 * 60, ge=1, le=7 * 86_400)
+    shipping_flat_amount: int = Field(default=499, ge=0)
+    shipping_free_over_amount: int | None = Field(default=5_000, ge=0)
+
     # Auth.
     jwt_secret: SecretStr | None = None
     jwt_algorithm: Literal["HS256", "EdDSA", "RS256"] = "HS256"

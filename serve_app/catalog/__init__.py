@@ -1,0 +1,1 @@
+"""The catalog: products with JSONB attributes, categories, listings (API.md "Catalog and stock")."""

@@ -1,0 +1,5 @@
+"""Routes: orders (see API.md "Cart and orders")."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["orders"])
