@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # Cart and orders.
     cart_max_quantity: int = Field(default=99, ge=1, le=10_000)
     order_hold_ttl_s: int = Field(default=15 * 60, ge=1, le=7 * 86_400)
+    # A checkout that has not finished its order this long after opening it is
+    # presumed dead; the OrderActor finishes (or releases) it.
+    order_recovery_grace_s: int = Field(default=30, ge=1, le=3600)
     shipping_flat_amount: int = Field(default=499, ge=0)
     shipping_free_over_amount: int | None = Field(default=5_000, ge=0)
 

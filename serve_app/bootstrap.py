@@ -10,7 +10,8 @@ from __future__ import annotations
 from ray.serve import Application
 
 from config import Settings, SettingsError, load_settings
-from serve_app.deployments import Ingress, OutboxRelayDeployment
+from serve_app.deployments import EventWorker, Ingress, OutboxRelayDeployment
+from serve_app.workers import WORKERS
 
 APP_NAME = "commerce"
 
@@ -19,7 +20,8 @@ def build_application(settings: Settings) -> Application:
     if not settings.database_url or not settings.nats_url:
         raise SettingsError("DATABASE_URL and NATS_URL must be resolved before deploying")
     relay = OutboxRelayDeployment.bind(settings)
-    return Ingress.options(num_replicas=settings.ingress_replicas).bind(settings, relay)
+    workers = [EventWorker.options(name=f"Worker_{name}").bind(settings, factory) for name, factory in WORKERS.items()]
+    return Ingress.options(num_replicas=settings.ingress_replicas).bind(settings, relay, workers)
 
 
 def build_app(args: dict | None = None) -> Application:

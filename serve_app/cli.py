@@ -176,12 +176,41 @@ def _bench_reservations(settings: Settings, args: argparse.Namespace) -> int:
         system.stop()
 
 
+def _events_replay(settings: Settings, args: argparse.Namespace) -> int:
+    """Mark outbox events since a time as unpublished; the running relay republishes them."""
+    from datetime import datetime
+
+    import psycopg
+
+    from events.admin import mark_for_replay
+
+    try:
+        since = datetime.fromisoformat(args.since)
+    except ValueError:
+        raise SettingsError(f"--since: not an RFC 3339 time: {args.since!r}") from None
+    if since.tzinfo is None:
+        raise SettingsError("--since: give a time zone, e.g. 2026-11-21T10:00:00Z")
+
+    async def run(dsn: str) -> int:
+        async with await psycopg.AsyncConnection.connect(dsn) as conn:
+            return await mark_for_replay(conn, since)
+
+    with _database(settings) as dsn:
+        count = asyncio.run(run(dsn))
+    print(f"{count} events marked for replay since {since.isoformat()}; the relay republishes them")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="commerce", description=__doc__.splitlines()[0])
     commands = root.add_subparsers(dest="command", required=True)
     commands.add_parser("up", help="start embedded servers (if needed), Ray and Serve; Ctrl-C stops").set_defaults(run=_up)
     commands.add_parser("migrate", help="apply database migrations and exit").set_defaults(run=_migrate)
     commands.add_parser("status", help="show what is running").set_defaults(run=_status)
+    events = commands.add_parser("events", help="the event log").add_subparsers(dest="events", required=True)
+    replay = events.add_parser("replay", help="republish events from the outbox (consumers stay exactly-once)")
+    replay.add_argument("--since", required=True, help="RFC 3339 time, e.g. 2026-11-21T10:00:00Z")
+    replay.set_defaults(run=_events_replay)
     bench = commands.add_parser("bench", help="benchmarks that print figures").add_subparsers(dest="bench", required=True)
     reservations = bench.add_parser("reservations", help="ProductActor vs hot-row UPDATE, then many SKUs")
     reservations.add_argument("--concurrency", type=int, default=64, help="client concurrency (both paths)")

@@ -20,9 +20,10 @@ log = logging.getLogger(__name__)
 @serve.deployment(name="Ingress", max_ongoing_requests=1000, graceful_shutdown_timeout_s=5)
 @serve.ingress()
 class Ingress:
-    """FastAPI ingress. The relay handle is bound only to keep it in the same application."""
+    """FastAPI ingress. The relay and worker handles are bound only to keep
+    them in the same application (one deploy, one upgrade)."""
 
-    def __init__(self, settings: Settings, relay=None):
+    def __init__(self, settings: Settings, relay=None, workers=None):
         configure_logging(settings.log_level, settings.log_file)
         self._settings = settings
 
@@ -62,6 +63,52 @@ class OutboxRelayDeployment:
 
     async def published_total(self) -> int:
         return self._relay.published_total if self._relay else 0
+
+    async def __del__(self):
+        self._stop.set()
+
+
+@serve.deployment(num_replicas=1, ray_actor_options={"num_cpus": 0}, graceful_shutdown_timeout_s=5)
+class EventWorker:
+    """One durable JetStream consumer (payments, notifications, delivery, ...).
+
+    `factory` is "module:function"; the function gets a `WorkerContext` and
+    returns the handler (events/consumer.py `Handler`).
+    """
+
+    def __init__(self, settings: Settings, factory: str):
+        configure_logging(settings.log_level, settings.log_file)
+        self._settings = settings
+        self._factory = factory
+        self._stop = asyncio.Event()
+        self._worker = None
+        self._task = asyncio.get_event_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        from actors.runtime.client import ActorClient
+        from events.consumer import JetStreamWorker
+        from serve_app.workers import WorkerContext, load_factory
+
+        pool = await open_pool(self._settings.database_url, max_size=4, name=f"worker-{self._factory}")
+        nc = await connect_with_retry(self._settings.nats_url, name=f"commerce-worker-{self._factory}", stop=self._stop)
+        if nc is None:
+            return
+        context = WorkerContext(settings=self._settings, pool=pool, nats=nc, actors=ActorClient(self._settings))
+        handler = load_factory(self._factory)(context)
+        self._worker = JetStreamWorker(pool, nc, handler, context.policy())
+        try:
+            await self._worker.run(self._stop)
+        finally:
+            await context.close()
+            await nc.close()
+            await pool.close()
+
+    async def check_health(self) -> None:
+        if self._task.done():
+            raise RuntimeError(f"worker {self._factory} stopped: {self._task.exception()!r}")
+
+    async def processed(self) -> int:
+        return self._worker.processed if self._worker else 0
 
     async def __del__(self):
         self._stop.set()

@@ -15,6 +15,7 @@ from config import Settings
 from events.stream import connect as connect_nats
 from serve_app.health import ReadinessCheck
 from serve_app.identity.tokens import TokenService
+from serve_app.identity.wiring import Identity, build_identity
 from actors.runtime.client import ActorClient
 from serve_app.middleware import HttpMetrics
 from storage.pool import open_pool
@@ -28,9 +29,12 @@ class Services:
     registry: CollectorRegistry
     metrics: HttpMetrics
     tokens: TokenService
-    # Checks a token against logout / password change / erasure; see serve_app/auth.py.
+    # Refuses access tokens issued before a password change or an erasure;
+    # see serve_app/identity/revocation.py. Set from `identity`.
     revocations: object | None = None
     actors: ActorClient | None = None
+    # Accounts, sessions, profiles, addresses (serve_app/identity/).
+    identity: Identity | None = None
     readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
 
 
@@ -71,6 +75,8 @@ async def open_services(settings: Settings, registry: CollectorRegistry, metrics
         settings=settings, pool=pool, nats=nc, registry=registry, metrics=metrics, tokens=TokenService(settings)
     )
     services.actors = ActorClient(settings)
+    services.identity = build_identity(settings, pool, services.tokens)
+    services.revocations = services.identity.revocations
     services.readiness_checks = {
         "postgres": _postgres_check(pool), "nats": _nats_check(nc), "actor_shards": _shards_check(services.actors),
     }

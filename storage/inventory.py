@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from psycopg import AsyncConnection
 
+from storage.fencing import fenced_or_stale
+
 
 async def create_stock(conn: AsyncConnection, product_id, initial: int, restock_id: str = "initial") -> None:
     """Give a new product its stock row (and ledger entry) in the caller's transaction."""
@@ -62,8 +64,7 @@ async def save_counters(
     )
     if cur.rowcount == 1:
         return None
-    row = await (await conn.execute("SELECT epoch FROM shard_epochs WHERE shard_id = %s", (shard_id,))).fetchone()
-    return "fenced" if row is None or row["epoch"] != epoch else "stale"
+    return await fenced_or_stale(conn, shard_id, epoch)
 
 
 async def append_ledger(

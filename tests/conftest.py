@@ -42,6 +42,9 @@ def system():
         haproxy_stats_port=free_port(),
         haproxy_metrics_port=free_port(),
         ray_num_cpus=int(os.environ.get("COMMERCE_TEST_RAY_CPUS", "8")),
+        # Short enough for expiry and recovery tests to watch them happen.
+        order_hold_ttl_s=15,
+        order_recovery_grace_s=4,
     )
     running = System(settings)
     try:
@@ -49,7 +52,10 @@ def system():
         yield running
     finally:
         running.stop()
-        shutil.rmtree(state_dir, ignore_errors=True)
+        if os.environ.get("COMMERCE_TEST_KEEP_STATE"):  # for reading the logs after a failure
+            print(f"\nstate dir kept: {state_dir}")
+        else:
+            shutil.rmtree(state_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,9 @@ runtime owns the transaction, the epoch check and the replies.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from psycopg import AsyncConnection
@@ -25,6 +28,30 @@ class StaleState(Unavailable):
     """The stored entity moved on without us (e.g. a key that changed shards)."""
 
     code = "stale_state"
+
+
+@dataclass(frozen=True)
+class Wake:
+    """Activate the actor and reconcile its timers and effects; changes nothing."""
+
+
+@dataclass(frozen=True)
+class TimerFired:
+    name: str
+
+
+class EffectContext(Protocol):
+    """What an effect may use: other actors, and a way to message its own actor."""
+
+    actors: Any  # actors.runtime.client.ActorClient
+
+    async def tell_self(self, command: Any) -> Any: ...
+
+
+# An effect runs after a commit, outside the mailbox, until it succeeds; the
+# entity derives the effects it wants from its durable state, so a restarted
+# shard resumes them. It may return a command for its own actor.
+Effect = Callable[[EffectContext], Awaitable[Any]]
 
 
 class WriteContext(Protocol):
@@ -50,3 +77,19 @@ class Entity(Protocol):
     async def persist(self, conn: AsyncConnection, before: Any, after: Any, ctx: WriteContext) -> None:
         """Write the batch's changes. Must check `ctx.epoch` atomically with the
         state write (raise Fenced) and the stored version (raise StaleState)."""
+
+
+class EntityBase:
+    """Defaults for the optional parts of an entity kind."""
+
+    def timers(self, state: Any) -> dict[str, datetime]:
+        """Timers the state wants armed now: name -> due time (UTC)."""
+        return {}
+
+    def effects(self, state: Any) -> dict[str, Effect]:
+        """Effects the state wants running now: name -> effect."""
+        return {}
+
+    async def keys_needing_attention(self, conn: AsyncConnection) -> list[str]:
+        """Keys to wake when a shard starts (timers to re-arm, effects to resume)."""
+        return []

@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import ray
 from psycopg_pool import AsyncConnectionPool
 
-from actors.runtime.entity import Entity, Fenced
+from actors.runtime.entity import Effect, Entity, Fenced, TimerFired, Wake
+from actors.runtime.placement import Placement
 from actors.runtime.virtual import VirtualActor
 from config import Settings
 from domain.errors import DomainError, NotFound
@@ -51,8 +53,13 @@ class ShardCore:
         self, shard_id: int, pool: AsyncConnectionPool, entities: Mapping[str, Entity], *,
         idle_ttl_s: float = DEFAULT_IDLE_TTL_S, max_batch: int = DEFAULT_MAX_BATCH,
         on_fenced: Callable[[], None] | None = None,
+        placement: Placement | None = None, actors: Any = None,
     ):
         self.shard_id = shard_id
+        self.placement = placement
+        self.actors = actors  # an ActorClient, for effects that talk to other actors
+        self._timers: dict[tuple[str, str], dict[str, tuple[Any, asyncio.TimerHandle]]] = {}
+        self._effects: dict[tuple[str, str, str], asyncio.Task] = {}
         self.epoch = 0
         self.fenced = False
         self._pool = pool
@@ -66,8 +73,85 @@ class ShardCore:
     async def start(self) -> ShardCore:
         self.epoch = await take_epoch(self._pool, self.shard_id)
         log.info("shard %s incarnation took epoch %s", self.shard_id, self.epoch)
+        await self._wake_keys_needing_attention()
         return self
 
+    async def _wake_keys_needing_attention(self) -> None:
+        """Re-arm timers and resume effects of this shard's keys after a (re)start."""
+        if self.placement is None:
+            return
+        for kind, entity in self._entities.items():
+            finder = getattr(entity, "keys_needing_attention", None)
+            if finder is None:
+                continue
+            async with self._pool.connection() as conn:
+                keys = await finder(conn)
+            mine = [key for key in keys if self.placement.shard_for(key) == self.shard_id]
+            for key in mine:
+                self._fire_and_forget(kind, key, Wake())
+            if mine:
+                log.info("shard %s woke %d %s actors", self.shard_id, len(mine), kind)
+
+    def _fire_and_forget(self, kind: str, key: str, command: Any) -> None:
+        try:
+            future = self.tell(kind, key, command)
+        except DomainError:
+            return
+        future.add_done_callback(lambda f: f.exception())  # retrieved: no "never retrieved" noise
+
+    # -- timers and effects, derived from committed state --------------------
+
+    def _reconcile(self, actor: VirtualActor) -> None:
+        kind, key, entity = actor.entity.kind, actor.key, actor.entity
+        if actor.state is None:
+            return
+        wanted = entity.timers(actor.state) if hasattr(entity, "timers") else {}
+        armed = self._timers.setdefault((kind, key), {})
+        loop = asyncio.get_running_loop()
+        for name in list(armed):
+            due, handle = armed[name]
+            if wanted.get(name) != due:
+                handle.cancel()
+                del armed[name]
+        for name, due in wanted.items():
+            if name not in armed:
+                delay = max(0.0, due.timestamp() - time.time())
+                handle = loop.call_later(delay, self._fire_timer, kind, key, name)
+                armed[name] = (due, handle)
+        if not armed:
+            self._timers.pop((kind, key), None)
+        effects = entity.effects(actor.state) if hasattr(entity, "effects") else {}
+        for name, effect in effects.items():
+            if (kind, key, name) not in self._effects:
+                self._effects[(kind, key, name)] = loop.create_task(self._run_effect(kind, key, name, effect))
+
+    def _fire_timer(self, kind: str, key: str, name: str) -> None:
+        armed = self._timers.get((kind, key), {})
+        armed.pop(name, None)
+        self._fire_and_forget(kind, key, TimerFired(name))
+
+    async def _run_effect(self, kind: str, key: str, name: str, effect: Effect) -> None:
+        """Run until it succeeds (it is idempotent); then hand its result to the actor."""
+        delay = 0.1
+        context = _EffectContext(self, kind, key)
+        try:
+            while not self.fenced:
+                try:
+                    command = await effect(context)
+                    if command is not None:
+                        await self.call(kind, key, command)
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("effect %s of %s %s failed (%r); retrying in %.1fs", name, kind, key, exc, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 10.0)
+        finally:
+            self._effects.pop((kind, key, name), None)
+            actor = self._actors.get((kind, key))
+            if actor is not None and actor.alive:
+                self._reconcile(actor)  # the state may still want it (e.g. its result was refused)
     def _actor(self, kind: str, key: str) -> VirtualActor:
         actor = self._actors.get((kind, key))
         if actor is None or not actor.alive:
@@ -76,7 +160,7 @@ class ShardCore:
                 raise NotFound(f"No entity kind {kind!r} on this shard.", code="unknown_entity_kind")
             actor = VirtualActor(
                 entity, key, self._pool, self, idle_ttl_s=self._idle_ttl_s, max_batch=self._max_batch,
-                on_passivate=self._forget, on_fenced=self._fenced,
+                on_passivate=self._forget, on_fenced=self._fenced, on_state=self._reconcile,
             )
             self._actors[(kind, key)] = actor
             self.activations += 1
@@ -129,15 +213,31 @@ class ShardCore:
         return True
 
     async def close(self) -> None:
+        for armed in self._timers.values():
+            for _, handle in armed.values():
+                handle.cancel()
+        self._timers.clear()
+        for task in list(self._effects.values()):
+            task.cancel()
         for actor in list(self._actors.values()):
             await actor.stop()
         self._actors.clear()
 
 
-def default_entities() -> dict[str, Entity]:
-    from actors.inventory.entity import ProductEntity
+class _EffectContext:
+    def __init__(self, core: ShardCore, kind: str, key: str):
+        self._core, self._kind, self._key = core, kind, key
+        self.actors = core.actors
 
-    return {ProductEntity.kind: ProductEntity()}
+    async def tell_self(self, command: Any) -> Any:
+        return await self._core.call(self._kind, self._key, command)
+
+
+def default_entities(settings: Settings) -> dict[str, Entity]:
+    from actors.inventory.entity import ProductEntity
+    from actors.orders.entity import OrderEntity
+
+    return {ProductEntity.kind: ProductEntity(), OrderEntity.kind: OrderEntity(settings)}
 
 
 @ray.remote(max_restarts=-1, max_task_retries=0, max_concurrency=10_000, num_cpus=0)
@@ -153,6 +253,9 @@ class Shard:
         self._idle_ttl_s = idle_ttl_s
         self._core: ShardCore | None = None
         self._starting: asyncio.Lock | None = None
+        # Start now, not on the first call: a restarted incarnation must take
+        # its epoch and wake its keys (timers, unfinished effects) by itself.
+        asyncio.get_event_loop().create_task(self._ready())
 
     async def _ready(self) -> ShardCore:
         if self._core is not None:
@@ -162,9 +265,12 @@ class Shard:
         async with self._starting:
             if self._core is None:
                 pool = await open_pool(self._settings.database_url, max_size=8, min_size=2, name=f"shard-{self._shard_id}")
+                from actors.runtime.client import ActorClient
+
                 core = ShardCore(
-                    self._shard_id, pool, default_entities(), idle_ttl_s=self._idle_ttl_s,
-                    on_fenced=self._exit_soon,
+                    self._shard_id, pool, default_entities(self._settings), idle_ttl_s=self._idle_ttl_s,
+                    on_fenced=self._exit_soon, actors=ActorClient(self._settings),
+                    placement=Placement(self._settings.actor_shards, self._settings.hot_keys),
                 )
                 self._core = await core.start()
         return self._core

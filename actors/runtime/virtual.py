@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from psycopg_pool import AsyncConnectionPool
 
-from actors.runtime.entity import Entity, Fenced, WriteContext
+from actors.runtime.entity import Entity, Fenced, Wake, WriteContext
 from domain.errors import DomainError, Unavailable
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ class VirtualActor:
     def __init__(
         self, entity: Entity, key: str, pool: AsyncConnectionPool, ctx: WriteContext, *,
         idle_ttl_s: float, max_batch: int, on_passivate: Callable[[VirtualActor], None],
-        on_fenced: Callable[[], None],
+        on_fenced: Callable[[], None], on_state: Callable[[VirtualActor], None] = lambda actor: None,
     ):
         self.entity = entity
         self.key = key
@@ -41,6 +41,7 @@ class VirtualActor:
         self._max_batch = max_batch
         self._on_passivate = on_passivate
         self._on_fenced = on_fenced
+        self._on_state = on_state
         self._mailbox: deque[Envelope] = deque()
         self._wakeup = asyncio.Event()
         self.state: Any = None
@@ -94,6 +95,9 @@ class VirtualActor:
         working = self.entity.clone(self.state)
         outcomes: list[Any] = []
         for command, _ in batch:
+            if isinstance(command, Wake):
+                outcomes.append(None)
+                continue
             try:
                 outcomes.append(self.entity.apply(working, command))
             except DomainError as exc:
@@ -109,7 +113,7 @@ class VirtualActor:
             return
         except Exception as exc:
             # Unknown outcome or a conflict: forget the state, let callers retry.
-            log.warning("batch commit for %s %s failed: %s", self.entity.kind, self.key, exc)
+            log.warning("batch commit for %s %s failed: %r", self.entity.kind, self.key, exc, exc_info=True)
             self.state = None
             error = exc if isinstance(exc, Unavailable) else Unavailable("Storage is unavailable; retry.")
             self._answer(batch, [error] * len(batch))
@@ -117,6 +121,7 @@ class VirtualActor:
         self.state = self.entity.adopt(self.state, working)
         self.batches += 1
         self._answer(batch, outcomes)
+        self._on_state(self)  # timers and effects follow the committed state
 
     @staticmethod
     def _answer(batch: list[Envelope], outcomes: list[Any]) -> None:

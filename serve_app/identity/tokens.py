@@ -1,8 +1,16 @@
 """Access tokens: short-lived JWTs with pinned algorithms.
 
-Claims `sub, role, iat, exp, iss, aud, jti`. Verification accepts exactly the
-configured algorithm (never `none`, never an HS/RS swap), and requires every
-claim, so a token minted for another audience or issuer is refused.
+Claims `sub, role, iat, exp, iss, aud, jti`, plus `gen`: the user's token
+generation when the token was issued. A password change or an erasure bumps
+the generation in `users`, which revokes every earlier access token at once
+(see `serve_app/identity/revocation.py`). A counter rather than a "valid
+after" time, because `iat` has whole-second precision: a token issued in the
+same second right after a password change must still work. Tokens without
+`gen` read as generation 0.
+
+Verification accepts exactly the configured algorithm (never `none`, never an
+HS/RS swap), and requires every claim, so a token minted for another audience
+or issuer is refused.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ class Principal:
     token_id: str
     issued_at: int
     expires_at: int
+    generation: int = 0
 
 
 class TokenService:
@@ -47,11 +56,11 @@ class TokenService:
             self._signing_key = settings.jwt_private_key_file.read_bytes()
             self._verify_key = settings.jwt_public_key_file.read_bytes()
 
-    def issue(self, user_id: str, role: Role, *, now: float | None = None) -> str:
+    def issue(self, user_id: str, role: Role, *, now: float | None = None, generation: int = 0) -> str:
         issued = int(now if now is not None else time.time())
         claims = {
             "sub": user_id, "role": role, "iat": issued, "exp": issued + self.access_ttl_s,
-            "iss": self._issuer, "aud": self._audience, "jti": uuid.uuid4().hex,
+            "iss": self._issuer, "aud": self._audience, "jti": uuid.uuid4().hex, "gen": generation,
         }
         return jwt.encode(claims, self._signing_key, algorithm=self._algorithm)
 
@@ -68,9 +77,12 @@ class TokenService:
             raise Unauthenticated(f"The access token is invalid ({_reason(exc)}).", code="invalid_token") from None
         if claims["role"] not in ROLES:
             raise Unauthenticated("The access token is invalid (unknown role).", code="invalid_token")
+        generation = claims.get("gen", 0)
+        if type(generation) is not int or generation < 0:
+            raise Unauthenticated("The access token is invalid (bad generation).", code="invalid_token")
         return Principal(
             user_id=str(claims["sub"]), role=claims["role"], token_id=claims["jti"],
-            issued_at=int(claims["iat"]), expires_at=int(claims["exp"]),
+            issued_at=int(claims["iat"]), expires_at=int(claims["exp"]), generation=generation,
         )
 
 

@@ -1,0 +1,114 @@
+"""The OrderActor: the runtime's entity kind "order", one per order.
+
+Rules: `model.py` and `state.py` (pure). Here: loading, persisting (epoch- and
+version-checked), and what the actor derives from its state: the hold-expiry
+and re-drive timers, and the stock effects (release or commit every line
+through the ProductActors, until they confirm).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from psycopg import AsyncConnection
+
+from actors.orders import process
+from actors.orders.model import (
+    Expire, Line, OrderState, Redrive, StockSettled, Totals,
+)
+from actors.orders.state import OrderStatus
+from actors.runtime.entity import EntityBase, Fenced, StaleState, TimerFired, WriteContext
+from config import Settings
+from domain.errors import NotFound
+from events.envelope import NewEvent
+from events.outbox import append_events
+from storage import orders as sql
+
+
+class OrderEntity(EntityBase):
+    kind = "order"
+
+    def __init__(self, settings: Settings):
+        self.recovery_grace = timedelta(seconds=settings.order_recovery_grace_s)
+        self.hold_ttl = timedelta(seconds=settings.order_hold_ttl_s)
+
+    async def load(self, conn: AsyncConnection, key: str) -> OrderState:
+        try:
+            uuid.UUID(key)
+        except ValueError:
+            raise NotFound("No such order.", code="order_not_found") from None
+        loaded = await sql.load_order(conn, key)
+        if loaded is None:
+            return OrderState(id=key)  # not opened yet: only Open is accepted
+        return state_from_rows(*loaded)
+
+    def clone(self, state: OrderState) -> OrderState:
+        return state.clone()
+
+    def adopt(self, before: OrderState, after: OrderState) -> OrderState:
+        return after
+
+    def apply(self, state: OrderState, command):
+        if isinstance(command, TimerFired):
+            command = Expire(datetime.now(UTC)) if command.name == "expire" else Redrive()
+        return state.apply(command)
+
+    async def persist(self, conn: AsyncConnection, before: OrderState, after: OrderState, ctx: WriteContext) -> None:
+        if after.version == before.version:
+            return
+        if not before.exists:
+            failure = await sql.insert_order(conn, {
+                "id": after.id, "user_id": after.user_id, "status": str(after.status), "stock_state": after.stock,
+                "currency": after.totals.currency, "subtotal": after.totals.subtotal,
+                "shipping": after.totals.shipping, "total": after.totals.total,
+                "address": after.shipping_address, "version": after.version, "created_at": after.created_at,
+            }, [line.__dict__ for line in after.lines], shard_id=ctx.shard_id, epoch=ctx.epoch)
+        else:
+            failure = await sql.update_order(conn, {
+                "id": after.id, "status": str(after.status), "stock_state": after.stock,
+                "expires_at": after.expires_at, "short_items": list(after.short_items),
+                "cancel_reason": after.cancel_reason, "refund_requested": after.refund_requested,
+                "applied_refs": sorted(after.applied_refs), "version": after.version,
+            }, expected_version=before.version, shard_id=ctx.shard_id, epoch=ctx.epoch)
+        if failure == "fenced":
+            raise Fenced(f"Shard {ctx.shard_id} epoch {ctx.epoch} is fenced off; retry.")
+        if failure == "stale":
+            raise StaleState("The order changed elsewhere; retry.")
+        await append_events(conn, [
+            NewEvent(type=type_, aggregate_id=after.id, data=data) for type_, data in after.take_events()
+        ])
+
+    # -- derived from the state -----------------------------------------------
+
+    def timers(self, state: OrderState) -> dict[str, datetime]:
+        return state.due_timers(self.recovery_grace)
+
+    def effects(self, state: OrderState) -> dict:
+        if state.stock == "releasing":
+            return {"release": lambda ctx: process.release_lines(ctx.actors, state.id, state.lines, StockSettled("released"))}
+        if state.stock == "committing":
+            return {"commit": lambda ctx: process.commit_lines(ctx.actors, state.id, state.lines, StockSettled("committed"))}
+        if state.status == OrderStatus.PENDING and state.redriving:
+            return {"redrive": lambda ctx: process.reserve_order(ctx.actors, state.id, state.lines, self.hold_ttl)}
+        return {}
+
+    async def keys_needing_attention(self, conn: AsyncConnection) -> list[str]:
+        return await sql.orders_needing_attention(conn)
+
+
+def state_from_rows(row: dict, lines: list[dict]) -> OrderState:
+    currency = row["currency"]
+    return OrderState(
+        id=str(row["id"]), user_id=str(row["user_id"]), status=OrderStatus(row["status"]),
+        stock=row["stock_state"],
+        lines=tuple(
+            Line(str(l["product_id"]), str(l["seller_id"]), l["sku"], l["name"], l["quantity"], l["unit_price_amount"])
+            for l in lines
+        ),
+        totals=Totals(currency, row["subtotal_amount"], row["shipping_amount"], row["total_amount"]),
+        shipping_address=row["shipping_address"], created_at=row["created_at"], expires_at=row["expires_at"],
+        short_items=tuple(row["short_items"] or ()), cancel_reason=row["cancel_reason"],
+        refund_requested=row["refund_requested"], applied_refs=frozenset(row["applied_refs"] or ()),
+        version=row["version"],
+    )

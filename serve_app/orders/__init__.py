@@ -1,0 +1,1 @@
+"""Checkout and order queries (the OrderActor owns the state: actors/orders/)."""

@@ -1,0 +1,156 @@
+"""Checkout: prices from the catalog, then all-or-nothing reservation via actors.
+
+1. Lines come from the request or the cart; prices, names and sellers from
+   the catalog (never from the client); totals with the flat shipping rule.
+2. With an `Idempotency-Key`, the key is claimed for a fresh order id first;
+   a repeat with the same body resumes or returns that order, another body
+   is a 409.
+3. The OrderActor opens the order (PENDING, durable), the lines are reserved
+   through the ProductActors (`actors/orders/process.py`), and the OrderActor
+   records the outcome. If this replica dies in between, the OrderActor's
+   re-drive timer finishes the job: no hold is leaked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import orjson
+
+from actors.orders import process
+from actors.orders.entity import state_from_rows
+from actors.orders.model import Line, Open, Totals
+from domain.errors import Conflict, InvalidInput, NotFound
+from serve_app.identity.tokens import Principal
+from serve_app.orders.schemas import CheckoutRequest
+from serve_app.services import Services
+from storage import cart as cart_sql
+from storage import identity_addresses
+from storage import orders as sql
+
+ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
+
+
+def request_hash(body: CheckoutRequest) -> str:
+    return hashlib.sha256(orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def shipping_for(settings, subtotal: int) -> int:
+    free_over = settings.shipping_free_over_amount
+    return 0 if free_over is not None and subtotal >= free_over else settings.shipping_flat_amount
+
+
+def _uuid_or_none(value: str) -> str | None:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
+async def _requested_quantities(conn, principal: Principal, body: CheckoutRequest) -> dict[str, int]:
+    if body.items is not None:
+        pairs = [(item.product_id, item.quantity) for item in body.items]
+    else:
+        pairs = [(row["product_id"], row["quantity"]) for row in await cart_sql.cart_lines(conn, principal.user_id)]
+        if not pairs:
+            raise InvalidInput("The cart is empty: add items or send `items`.", code="empty_cart")
+    quantities: dict[str, int] = {}
+    unknown = []
+    for product_id, quantity in pairs:
+        normalized = _uuid_or_none(str(product_id))
+        if normalized is None:
+            unknown.append(str(product_id))
+            continue
+        quantities[normalized] = quantities.get(normalized, 0) + quantity
+    if unknown:
+        raise NotFound("Unknown products.", code="product_not_found", details={"product_ids": unknown})
+    return quantities
+
+
+async def _priced_lines(conn, quantities: dict[str, int], max_quantity: int) -> tuple[tuple[Line, ...], str]:
+    products = await sql.products_for_checkout(conn, list(quantities))
+    missing = [pid for pid in quantities if pid not in products]
+    if missing:
+        raise NotFound("Unknown products.", code="product_not_found", details={"product_ids": missing})
+    archived = [pid for pid in quantities if products[pid]["status"] != "active"]
+    if archived:
+        raise Conflict("Some products are no longer sold.", code="product_archived", details={"product_ids": archived})
+    too_many = [pid for pid, q in quantities.items() if q > max_quantity]
+    if too_many:
+        raise InvalidInput(f"At most {max_quantity} of a product per order.", code="quantity_too_large",
+                           details={"product_ids": too_many, "max": max_quantity})
+    currencies = {products[pid]["price_currency"].strip() for pid in quantities}
+    if len(currencies) != 1:
+        raise Conflict("All items of an order must share one currency.", code="currency_mismatch",
+                       details={"currencies": sorted(currencies)})
+    lines = tuple(
+        Line(pid, str(products[pid]["seller_id"]), products[pid]["sku"], products[pid]["name"], quantity,
+             products[pid]["price_amount"])
+        for pid, quantity in quantities.items()
+    )
+    return lines, currencies.pop()
+
+
+async def _shipping_address(conn, principal: Principal, body: CheckoutRequest) -> dict | None:
+    if body.shipping_address is not None:
+        return body.shipping_address.model_dump()
+    if body.shipping_address_id is None:
+        return None
+    address_id = _uuid_or_none(body.shipping_address_id)
+    row = address_id and await identity_addresses.get(conn, uuid.UUID(principal.user_id), uuid.UUID(address_id))
+    if not row:
+        raise NotFound("No such address.", code="address_not_found")
+    return {field: (row[field].strip() if field == "country" else row[field]) for field in ADDRESS_FIELDS}
+
+
+def _outcome(view: dict) -> tuple[int, dict]:
+    if view["status"] == "REJECTED":
+        raise Conflict("Some items are out of stock; nothing was reserved.", code="out_of_stock",
+                       details={"items": view["short_items"], "order_id": view["id"]})
+    return 201, view
+
+
+async def place_order(
+    services: Services, principal: Principal, body: CheckoutRequest, idempotency_key: str | None,
+) -> tuple[int, dict]:
+    settings = services.settings
+    order_id = str(uuid.uuid4())
+    async with services.pool.connection() as conn:
+        quantities = await _requested_quantities(conn, principal, body)
+        lines, currency = await _priced_lines(conn, quantities, settings.cart_max_quantity)
+        address = await _shipping_address(conn, principal, body)
+        existing = None
+        if idempotency_key:
+            claim = await sql.claim_idempotency_key(conn, principal.user_id, idempotency_key, request_hash(body), order_id)
+            if claim["request_hash"] != request_hash(body):
+                raise Conflict("This Idempotency-Key was used with another request.", code="idempotency_key_reused")
+            order_id = claim["order_id"]
+            existing = await sql.load_order(conn, order_id)
+        await conn.commit()
+
+    if existing is not None:
+        state = state_from_rows(*existing)
+        if str(state.status) != "PENDING":
+            return _outcome(state.public())  # the first answer, again
+        lines = state.lines  # resume the first attempt with its own lines
+
+    subtotal = sum(line.total for line in lines)
+    shipping = shipping_for(settings, subtotal)
+    totals = Totals(currency, subtotal, shipping, subtotal + shipping)
+    actors = services.actors
+    await actors.ask("order", order_id, Open(principal.user_id, lines, totals, address, datetime.now(UTC)))
+    decision = await process.reserve_order(actors, order_id, lines, timedelta(seconds=settings.order_hold_ttl_s))
+    try:
+        view = await actors.ask("order", order_id, decision)
+    except Conflict as exc:  # the re-drive decided first; report what it decided
+        if exc.code != "illegal_transition":
+            raise
+        async with services.pool.connection() as conn:
+            view = state_from_rows(*await sql.load_order(conn, order_id)).public()
+    if view["status"] != "REJECTED" and body.items is None:
+        async with services.pool.connection() as conn:
+            await cart_sql.clear_cart(conn, principal.user_id)
+            await conn.commit()
+    return _outcome(view)
