@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     # Virtual-actor runtime: shard count and hot keys pinned to a shard of their own.
     actor_shards: int = Field(default=2, ge=1, le=256)
     hot_keys: dict[str, int] = Field(default_factory=dict)
+    # Admission control: checkouts waiting for one product beyond this get 429.
+    admission_queue_limit: int = Field(default=1000, ge=1, le=1_000_000)
 
     # Cart and orders.
     cart_max_quantity: int = Field(default=99, ge=1, le=10_000)

@@ -27,15 +27,15 @@ async def create_stock(conn: AsyncConnection, product_id, initial: int, restock_
 RELEASED_LOOKBACK = "1 day"
 
 
-async def load_stock(conn: AsyncConnection, product_id: str) -> tuple[dict, list[dict], list[str]] | None:
-    """Counters, live reservations and applied restock ids; None if no such product."""
+async def load_stock(conn: AsyncConnection, product_id: str) -> tuple[dict, list[dict], list[str], dict | None] | None:
+    """Counters, live reservations, applied restock ids and the sale; None if no such product."""
     counters = await (await conn.execute(
         "SELECT received, reserved, sold, version FROM product_stock WHERE product_id = %s", (product_id,)
     )).fetchone()
     if counters is None:
         return None
     reservations = await (await conn.execute(
-        f"""SELECT order_id, quantity, status, hold_until FROM stock_reservations
+        f"""SELECT order_id, quantity, status, hold_until, shopper_id FROM stock_reservations
             WHERE product_id = %s
               AND (status <> 'released' OR updated_at > now() - interval '{RELEASED_LOOKBACK}')""",
         (product_id,),
@@ -43,7 +43,11 @@ async def load_stock(conn: AsyncConnection, product_id: str) -> tuple[dict, list
     restocks = await (await conn.execute(
         "SELECT ref FROM stock_ledger WHERE product_id = %s AND kind = 'restock'", (product_id,)
     )).fetchall()
-    return counters, reservations, [row["ref"] for row in restocks]
+    sale = await (await conn.execute(
+        "SELECT starts_at, ends_at, price_amount, currency, per_shopper_limit FROM product_sales WHERE product_id = %s",
+        (product_id,),
+    )).fetchone()
+    return counters, reservations, [row["ref"] for row in restocks], sale
 
 
 async def save_counters(
@@ -87,10 +91,10 @@ async def upsert_reservations(conn: AsyncConnection, product_id: str, reservatio
     if not reservations:
         return
     await conn.execute(
-        """INSERT INTO stock_reservations (product_id, order_id, quantity, status, hold_until)
-           SELECT %s, order_id, quantity, status, hold_until
-             FROM unnest(%s::text[], %s::int[], %s::text[], %s::timestamptz[])
-                  AS r(order_id, quantity, status, hold_until)
+        """INSERT INTO stock_reservations (product_id, order_id, quantity, status, hold_until, shopper_id)
+           SELECT %s, order_id, quantity, status, hold_until, shopper_id
+             FROM unnest(%s::text[], %s::int[], %s::text[], %s::timestamptz[], %s::text[])
+                  AS r(order_id, quantity, status, hold_until, shopper_id)
            ON CONFLICT (product_id, order_id) DO UPDATE
               SET quantity = EXCLUDED.quantity, status = EXCLUDED.status,
                   hold_until = EXCLUDED.hold_until, updated_at = now()""",
@@ -98,6 +102,7 @@ async def upsert_reservations(conn: AsyncConnection, product_id: str, reservatio
             product_id,
             [r.order_id for r in reservations], [r.quantity for r in reservations],
             [r.status for r in reservations], [r.hold_until for r in reservations],
+            [r.shopper_id for r in reservations],
         ),
     )
 
@@ -112,7 +117,27 @@ async def stock_figures(conn: AsyncConnection, product_id: str) -> dict | None:
     return row
 
 
-async def product_owner(conn: AsyncConnection, product_id: str) -> str | None:
-    """The seller id of a product, or None if there is no such product."""
-    row = await (await conn.execute("SELECT seller_id FROM products WHERE id = %s", (product_id,))).fetchone()
-    return str(row["seller_id"]) if row else None
+async def product_owner(conn: AsyncConnection, product_id: str) -> dict | None:
+    """The product's seller id (as text) and list-price currency, or None if there is no such product."""
+    row = await (await conn.execute(
+        "SELECT seller_id::text AS seller_id, price_currency FROM products WHERE id = %s", (product_id,)
+    )).fetchone()
+    return row
+
+
+async def save_sale(conn: AsyncConnection, product_id: str, sale) -> None:
+    await conn.execute(
+        """INSERT INTO product_sales (product_id, starts_at, ends_at, price_amount, currency, per_shopper_limit)
+           VALUES (%s, %s, %s, %s, %s, %s)
+           ON CONFLICT (product_id) DO UPDATE
+              SET starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at, price_amount = EXCLUDED.price_amount,
+                  currency = EXCLUDED.currency, per_shopper_limit = EXCLUDED.per_shopper_limit, updated_at = now()""",
+        (product_id, sale.starts_at, sale.ends_at, sale.price, sale.currency, sale.per_shopper_limit),
+    )
+
+
+async def sale_of(conn: AsyncConnection, product_id: str) -> dict | None:
+    return await (await conn.execute(
+        "SELECT starts_at, ends_at, price_amount, currency, per_shopper_limit FROM product_sales WHERE product_id = %s",
+        (product_id,),
+    )).fetchone()

@@ -84,10 +84,16 @@ async def orders_needing_attention(conn: AsyncConnection) -> list[str]:
 
 
 async def products_for_checkout(conn: AsyncConnection, product_ids: list) -> dict[str, dict]:
-    """Current catalog data for the products of a checkout, by id."""
+    """Current catalog data for the products of a checkout, by id; during a
+    running sale the sale price replaces the list price."""
     rows = await (await conn.execute(
-        """SELECT id, seller_id, sku, name, price_amount, price_currency, status
-             FROM products WHERE id = ANY(%s::uuid[])""",
+        """SELECT p.id, p.seller_id, p.sku, p.name, p.status,
+                  CASE WHEN s.product_id IS NOT NULL AND now() >= s.starts_at AND now() < s.ends_at
+                       THEN s.price_amount ELSE p.price_amount END AS price_amount,
+                  CASE WHEN s.product_id IS NOT NULL AND now() >= s.starts_at AND now() < s.ends_at
+                       THEN s.currency ELSE p.price_currency END AS price_currency
+             FROM products p LEFT JOIN product_sales s ON s.product_id = p.id
+            WHERE p.id = ANY(%s::uuid[])""",
         (product_ids,),
     )).fetchall()
     return {str(row["id"]): row for row in rows}
@@ -105,6 +111,12 @@ async def claim_idempotency_key(conn: AsyncConnection, user_id: str, key: str, r
             "SELECT request_hash, order_id FROM order_idempotency WHERE user_id = %s AND key = %s", (user_id, key)
         )).fetchone()
     return {"request_hash": row["request_hash"], "order_id": str(row["order_id"])}
+
+
+async def release_idempotency_key(conn: AsyncConnection, user_id: str, key: str, order_id: str) -> None:
+    await conn.execute(
+        "DELETE FROM order_idempotency WHERE user_id = %s AND key = %s AND order_id = %s", (user_id, key, order_id)
+    )
 
 
 async def page_orders(

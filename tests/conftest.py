@@ -45,6 +45,8 @@ def system():
         # Short enough for expiry and recovery tests to watch them happen.
         order_hold_ttl_s=15,
         order_recovery_grace_s=4,
+        # Small, so a test burst can trip admission control (429) on one product.
+        admission_queue_limit=60,
     )
     running = System(settings)
     try:

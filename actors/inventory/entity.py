@@ -12,16 +12,22 @@ import uuid
 
 from psycopg import AsyncConnection
 
-from actors.inventory.state import StockState
-from actors.runtime.entity import Fenced, StaleState, WriteContext
+from actors.inventory.state import Reserve, Sale, StockState
+from actors.runtime.entity import EntityBase, Fenced, StaleState, WriteContext
 from domain.errors import NotFound
 from events.envelope import NewEvent
 from events.outbox import append_events
 from storage import inventory as sql
 
 
-class ProductEntity:
+class ProductEntity(EntityBase):
     kind = "product"
+    # Checkouts wait in the mailbox; past this many, they are turned away (429)
+    # at once instead of queueing without limit. Releases and commits always queue.
+    admission_controlled = (Reserve,)
+
+    def __init__(self, admission_limit: int | None = None):
+        self.admission_limit = admission_limit
 
     async def load(self, conn: AsyncConnection, key: str) -> StockState:
         try:
@@ -31,8 +37,8 @@ class ProductEntity:
         loaded = await sql.load_stock(conn, key)
         if loaded is None:
             raise NotFound("No such product.", code="product_not_found")
-        counters, reservations, restock_ids = loaded
-        return StockState.from_rows(key, counters, reservations, restock_ids)
+        counters, reservations, restock_ids, sale = loaded
+        return StockState.from_rows(key, counters, reservations, restock_ids, sale_from_row(sale))
 
     def clone(self, state: StockState) -> StockState:
         return state.clone()
@@ -45,7 +51,7 @@ class ProductEntity:
 
     async def persist(self, conn: AsyncConnection, before: StockState, after: StockState, ctx: WriteContext) -> None:
         movements, events = after.take_pending()
-        if not movements:
+        if not movements and not after.sale_changed:
             return  # only rejections or replays: nothing to write
         failure = await sql.save_counters(
             conn, after.product_id, received=after.received, reserved=after.reserved, sold=after.sold,
@@ -60,8 +66,17 @@ class ProductEntity:
             conn, after.product_id,
             [(m.kind, m.ref, m.quantity, first_version + i) for i, m in enumerate(movements)], ctx.epoch,
         )
+        if after.sale_changed:
+            await sql.save_sale(conn, after.product_id, after.sale)
         changed = {m.ref for m in movements if m.kind != "restock"}
         await sql.upsert_reservations(conn, after.product_id, [after.reservations[ref] for ref in changed])
         await append_events(conn, [
             NewEvent(type=event.type, aggregate_id=after.product_id, data=event.data) for event in events
         ])
+
+
+def sale_from_row(row: dict | None) -> Sale | None:
+    if row is None:
+        return None
+    return Sale(row["starts_at"], row["ends_at"], row["price_amount"], row["currency"].strip(),
+                row["per_shopper_limit"])

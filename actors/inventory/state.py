@@ -39,6 +39,32 @@ class Reserve:
     order_id: str
     quantity: int
     hold_until: datetime | None = None
+    shopper_id: str | None = None  # counts against a sale's per-shopper limit
+    now: datetime | None = None  # checked against a sale's window
+
+
+@dataclass(frozen=True)
+class Sale:
+    """A flash sale: a window, a price, and an optional per-shopper limit."""
+
+    starts_at: datetime
+    ends_at: datetime
+    price: int
+    currency: str
+    per_shopper_limit: int | None = None
+
+    def active_at(self, now: datetime) -> bool:
+        return self.starts_at <= now < self.ends_at
+
+
+@dataclass(frozen=True)
+class SetSale:
+    sale: Sale
+
+
+@dataclass(frozen=True)
+class EndSale:
+    now: datetime
 
 
 @dataclass(frozen=True)
@@ -58,7 +84,7 @@ class Restock:
     restock_id: str
 
 
-Command = Reserve | Release | Commit | Restock
+Command = Reserve | Release | Commit | Restock | SetSale | EndSale
 
 
 @dataclass(frozen=True)
@@ -67,6 +93,7 @@ class Reservation:
     quantity: int
     status: ReservationStatus
     hold_until: datetime | None
+    shopper_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +144,10 @@ class StockState:
     version: int = 0
     reservations: MutableMapping[str, Reservation] = field(default_factory=dict)
     restock_ids: set[str] = field(default_factory=set)
+    sale: Sale | None = None
+    # Units each shopper holds or bought (not released): the per-shopper limit.
+    shopper_units: MutableMapping[str, int] = field(default_factory=dict)
+    sale_changed: bool = False
     pending_movements: list[Movement] = field(default_factory=list)
     pending_events: list[StockEvent] = field(default_factory=list)
 
@@ -126,28 +157,36 @@ class StockState:
 
     @classmethod
     def from_rows(cls, product_id: str, counters: dict, reservations: Iterable[dict],
-                  restock_ids: Iterable[str]) -> StockState:
+                  restock_ids: Iterable[str], sale: Sale | None = None) -> StockState:
         """Rebuild the state from what the actor loaded from PostgreSQL on activation."""
-        rows = (Reservation(r["order_id"], r["quantity"], r["status"], r.get("hold_until"))
-                for r in reservations)
+        rows = [Reservation(r["order_id"], r["quantity"], r["status"], r.get("hold_until"), r.get("shopper_id"))
+                for r in reservations]
+        units: dict[str, int] = {}
+        for r in rows:
+            if r.shopper_id and r.status != "released":
+                units[r.shopper_id] = units.get(r.shopper_id, 0) + r.quantity
         return cls(product_id, counters["received"], counters["reserved"], counters["sold"],
                    counters["version"], reservations={r.order_id: r for r in rows},
-                   restock_ids=set(restock_ids))
+                   restock_ids=set(restock_ids), sale=sale, shopper_units=units)
 
     def clone(self) -> StockState:
         """A copy for one batch, with nothing pending. Its reservation writes go
         to an overlay; the parent must not change while the clone is in use.
         Reservation rows are frozen, so sharing them is safe."""
         return replace(self, reservations=ChainMap({}, self.reservations),
+                       shopper_units=ChainMap({}, self.shopper_units), sale_changed=False,
                        restock_ids=set(self.restock_ids), pending_movements=[], pending_events=[])
 
     def adopt(self, parent: StockState) -> StockState:
         """After this clone's batch committed: fold its changes into the parent's
         reservation dict (no copy) and return the state to keep."""
-        if isinstance(self.reservations, ChainMap):
-            base = parent.reservations
-            base.update(self.reservations.maps[0])
-            self.reservations = base
+        for name in ("reservations", "shopper_units"):
+            overlay = getattr(self, name)
+            if isinstance(overlay, ChainMap):
+                base = getattr(parent, name)
+                base.update(overlay.maps[0])
+                setattr(self, name, base)
+        self.sale_changed = False
         return self
 
     def snapshot(self) -> dict[str, int]:
@@ -170,6 +209,10 @@ class StockState:
                 return self._commit(command)
             case Restock():
                 return self._restock(command)
+            case SetSale():
+                return self._set_sale(command)
+            case EndSale():
+                return self._end_sale(command)
         raise TypeError(f"not a stock command: {command!r}")
 
     def check_invariants(self) -> None:
@@ -205,11 +248,14 @@ class StockState:
                                details={"order_id": cmd.order_id, "held": existing.quantity,
                                         "requested": quantity})
             return self._reply(existing)  # a retried Reserve: same answer, nothing changes
+        self._check_sale(cmd, quantity)
         if self.available < quantity:
             raise Conflict("not enough stock", code="out_of_stock",
                            details={"available": self.available, "requested": quantity})
         self.reserved += quantity
-        reservation = Reservation(cmd.order_id, quantity, "held", cmd.hold_until)
+        if cmd.shopper_id:
+            self.shopper_units[cmd.shopper_id] = self.shopper_units.get(cmd.shopper_id, 0) + quantity
+        reservation = Reservation(cmd.order_id, quantity, "held", cmd.hold_until, cmd.shopper_id)
         self._record(reservation, Movement("reserve", cmd.order_id, quantity))
         self._emit("STOCK_RESERVED", cmd.order_id, quantity)
         return self._reply(reservation)
@@ -226,6 +272,8 @@ class StockState:
         else:  # committed: a refund puts the sold units back on sale
             self.sold -= existing.quantity
             kind = "return"
+        if existing.shopper_id:
+            self.shopper_units[existing.shopper_id] = self.shopper_units.get(existing.shopper_id, 0) - existing.quantity
         released = replace(existing, status="released")
         self._record(released, Movement(kind, cmd.order_id, existing.quantity))
         self._emit("STOCK_RELEASED", cmd.order_id, existing.quantity, reason=cmd.reason)
@@ -253,6 +301,39 @@ class StockState:
             self.received += quantity
             self.restock_ids.add(cmd.restock_id)
             self._record(None, Movement("restock", cmd.restock_id, quantity))
+        return self.snapshot()
+
+    def _check_sale(self, cmd: Reserve, quantity: int) -> None:
+        sale = self.sale
+        if sale is None:
+            return
+        if cmd.now is None or not sale.active_at(cmd.now):
+            raise Conflict("This product is only sold during its sale.", code="sale_not_active",
+                           details={"starts_at": sale.starts_at.isoformat(), "ends_at": sale.ends_at.isoformat()})
+        limit = sale.per_shopper_limit
+        if limit and cmd.shopper_id:
+            already = self.shopper_units.get(cmd.shopper_id, 0)
+            if already + quantity > limit:
+                raise Conflict(f"At most {limit} per shopper in this sale.", code="purchase_limit_exceeded",
+                               details={"limit": limit, "already": already, "requested": quantity})
+
+    def _set_sale(self, cmd: SetSale) -> dict:
+        sale = cmd.sale
+        if sale.ends_at <= sale.starts_at:
+            raise InvalidInput("A sale must end after it starts.", code="invalid_sale_window")
+        if sale.per_shopper_limit is not None and not 1 <= sale.per_shopper_limit <= MAX_QUANTITY:
+            raise InvalidInput("The per-shopper limit must be between 1 and 10000.", code="invalid_quantity")
+        if sale != self.sale:
+            self.sale, self.sale_changed = sale, True
+            self.version += 1
+        return self.snapshot()
+
+    def _end_sale(self, cmd: EndSale) -> dict:
+        if self.sale is None:
+            raise NotFound("This product has no sale.", code="sale_not_found")
+        if self.sale.ends_at > cmd.now:
+            self.sale, self.sale_changed = replace(self.sale, ends_at=max(cmd.now, self.sale.starts_at)), True
+            self.version += 1
         return self.snapshot()
 
     def _record(self, reservation: Reservation | None, movement: Movement) -> None:

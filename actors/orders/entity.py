@@ -90,7 +90,8 @@ class OrderEntity(EntityBase):
         if state.stock == "committing":
             return {"commit": lambda ctx: process.commit_lines(ctx.actors, state.id, state.lines, StockSettled("committed"))}
         if state.status == OrderStatus.PENDING and state.redriving:
-            return {"redrive": lambda ctx: process.reserve_order(ctx.actors, state.id, state.lines, self.hold_ttl)}
+            return {"redrive": lambda ctx: process.reserve_order(
+                ctx.actors, state.id, state.lines, self.hold_ttl, state.user_id)}
         return {}
 
     async def keys_needing_attention(self, conn: AsyncConnection) -> list[str]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from actors.inventory.state import Commit, Release, Reserve
 from actors.orders.model import Line, ReservationFailed, ReservationSucceeded
-from domain.errors import Conflict, NotFound, Unavailable
+from domain.errors import Conflict, NotFound, RateLimited, Unavailable
 
 
 async def _each_line(actors, lines: tuple[Line, ...], command_for) -> list[Any]:
@@ -27,17 +27,23 @@ async def _each_line(actors, lines: tuple[Line, ...], command_for) -> list[Any]:
     )
 
 
-async def reserve_order(actors, order_id: str, lines: tuple[Line, ...], hold_ttl: timedelta):
+async def reserve_order(actors, order_id: str, lines: tuple[Line, ...], hold_ttl: timedelta, shopper_id: str | None):
     """All or nothing: the command for the OrderActor, ReservationSucceeded or ReservationFailed.
 
     Raises Unavailable if a product could not be asked; the order then stays
     PENDING and its re-drive timer finishes the job.
     """
-    expires_at = datetime.now(UTC) + hold_ttl
-    results = await _each_line(actors, lines, lambda line: Reserve(order_id, line.quantity, expires_at))
+    now = datetime.now(UTC)
+    expires_at = now + hold_ttl
+    results = await _each_line(
+        actors, lines, lambda line: Reserve(order_id, line.quantity, expires_at, shopper_id=shopper_id, now=now)
+    )
     short = []
     for line, result in zip(lines, results, strict=True):
-        if isinstance(result, (Conflict, NotFound)):
+        # A refusal (out of stock, sale rules, or admission control turning the
+        # checkout away) rejects the order; a product that did not answer leaves
+        # it PENDING for the re-drive.
+        if isinstance(result, (Conflict, NotFound, RateLimited)):
             short.append({
                 "product_id": line.product_id, "sku": line.sku, "requested": line.quantity,
                 "available": result.details.get("available", 0), "reason": result.code,

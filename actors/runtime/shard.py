@@ -22,7 +22,7 @@ from actors.runtime.entity import Effect, Entity, Fenced, TimerFired, Wake
 from actors.runtime.placement import Placement
 from actors.runtime.virtual import VirtualActor
 from config import Settings
-from domain.errors import DomainError, NotFound
+from domain.errors import DomainError, NotFound, RateLimited
 from storage.pool import open_pool
 
 log = logging.getLogger(__name__)
@@ -180,7 +180,13 @@ class ShardCore:
     def tell(self, kind: str, key: str, command: Any) -> asyncio.Future:
         if self.fenced:
             raise Fenced(f"Shard {self.shard_id} epoch {self.epoch} is fenced off; retry.")
-        return self._actor(kind, key).tell(command)
+        actor = self._actor(kind, key)
+        entity = actor.entity
+        limit = getattr(entity, "admission_limit", None)
+        if limit and isinstance(command, entity.admission_controlled) and actor.queue_length >= limit:
+            raise RateLimited("Too many requests are waiting for this item; retry shortly.",
+                              code="busy", retry_after_s=1, details={"queue": actor.queue_length})
+        return actor.tell(command)
 
     async def call(self, kind: str, key: str, command: Any) -> Any:
         return await self.tell(kind, key, command)
@@ -237,7 +243,10 @@ def default_entities(settings: Settings) -> dict[str, Entity]:
     from actors.inventory.entity import ProductEntity
     from actors.orders.entity import OrderEntity
 
-    return {ProductEntity.kind: ProductEntity(), OrderEntity.kind: OrderEntity(settings)}
+    return {
+        ProductEntity.kind: ProductEntity(admission_limit=settings.admission_queue_limit),
+        OrderEntity.kind: OrderEntity(settings),
+    }
 
 
 @ray.remote(max_restarts=-1, max_task_retries=0, max_concurrency=10_000, num_cpus=0)

@@ -43,6 +43,7 @@ class VirtualActor:
         self._on_fenced = on_fenced
         self._on_state = on_state
         self._mailbox: deque[Envelope] = deque()
+        self._in_flight = 0
         self._wakeup = asyncio.Event()
         self.state: Any = None
         self.batches = 0
@@ -53,6 +54,11 @@ class VirtualActor:
         self._mailbox.append((command, future))
         self._wakeup.set()
         return future
+
+    @property
+    def queue_length(self) -> int:
+        """Callers waiting for an answer: queued, plus the batch being committed."""
+        return len(self._mailbox) + self._in_flight
 
     @property
     def alive(self) -> bool:
@@ -73,7 +79,11 @@ class VirtualActor:
                             return
                         continue
                 batch = [self._mailbox.popleft() for _ in range(min(len(self._mailbox), self._max_batch))]
-                await self._process(batch)
+                self._in_flight = len(batch)
+                try:
+                    await self._process(batch)
+                finally:
+                    self._in_flight = 0
         except asyncio.CancelledError:
             self._fail_all(Unavailable("The actor host is shutting down; retry."))
             raise

@@ -22,7 +22,7 @@ import orjson
 from actors.orders import process
 from actors.orders.entity import state_from_rows
 from actors.orders.model import Line, Open, Totals
-from domain.errors import Conflict, InvalidInput, NotFound
+from domain.errors import Conflict, InvalidInput, NotFound, RateLimited
 from serve_app.identity.tokens import Principal
 from serve_app.orders.schemas import CheckoutRequest
 from serve_app.services import Services
@@ -105,10 +105,23 @@ async def _shipping_address(conn, principal: Principal, body: CheckoutRequest) -
     return {field: (row[field].strip() if field == "country" else row[field]) for field in ADDRESS_FIELDS}
 
 
+# Refusals that say more than "out of stock"; the first one found names the 409.
+SALE_REFUSALS = {
+    "sale_not_active": "This product is only sold during its sale; nothing was reserved.",
+    "purchase_limit_exceeded": "This exceeds the sale's per-shopper limit; nothing was reserved.",
+}
+
+
 def _outcome(view: dict) -> tuple[int, dict]:
     if view["status"] == "REJECTED":
-        raise Conflict("Some items are out of stock; nothing was reserved.", code="out_of_stock",
-                       details={"items": view["short_items"], "order_id": view["id"]})
+        details = {"items": view["short_items"], "order_id": view["id"]}
+        if any(item.get("reason") == "busy" for item in view["short_items"]):
+            raise RateLimited("Too many checkouts are waiting for this item; retry shortly.", code="busy",
+                              retry_after_s=1, details=details)
+        for item in view["short_items"]:
+            if item.get("reason") in SALE_REFUSALS:
+                raise Conflict(SALE_REFUSALS[item["reason"]], code=item["reason"], details=details)
+        raise Conflict("Some items are out of stock; nothing was reserved.", code="out_of_stock", details=details)
     return 201, view
 
 
@@ -141,7 +154,9 @@ async def place_order(
     totals = Totals(currency, subtotal, shipping, subtotal + shipping)
     actors = services.actors
     await actors.ask("order", order_id, Open(principal.user_id, lines, totals, address, datetime.now(UTC)))
-    decision = await process.reserve_order(actors, order_id, lines, timedelta(seconds=settings.order_hold_ttl_s))
+    decision = await process.reserve_order(
+        actors, order_id, lines, timedelta(seconds=settings.order_hold_ttl_s), principal.user_id
+    )
     try:
         view = await actors.ask("order", order_id, decision)
     except Conflict as exc:  # the re-drive decided first; report what it decided
@@ -153,4 +168,13 @@ async def place_order(
         async with services.pool.connection() as conn:
             await cart_sql.clear_cart(conn, principal.user_id)
             await conn.commit()
+    if idempotency_key and _turned_away(view):
+        # A 429 is not an answer to keep: the same key may try again, as a new order.
+        async with services.pool.connection() as conn:
+            await sql.release_idempotency_key(conn, principal.user_id, idempotency_key, order_id)
+            await conn.commit()
     return _outcome(view)
+
+
+def _turned_away(view: dict) -> bool:
+    return view["status"] == "REJECTED" and any(item.get("reason") == "busy" for item in view["short_items"])

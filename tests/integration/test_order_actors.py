@@ -69,7 +69,7 @@ async def test_paid_then_fulfilment_steps_complete_the_order_once(system, actors
     order_id, product, lines = await open_order(system, actors, quantity=1)
     from actors.orders import process
 
-    decision = await process.reserve_order(actors, order_id, lines, timedelta(minutes=5))
+    decision = await process.reserve_order(actors, order_id, lines, timedelta(minutes=5), None)
     await actors.ask("order", order_id, decision)
     paid = await actors.ask("order", order_id, Paid("pay-1"))
     assert paid["status"] == "PAID"

@@ -1,0 +1,149 @@
+"""Flash-sale rules over HTTP: the window, the sale price, the per-shopper limit, admission control."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import psycopg
+
+from actors.runtime.client import ActorClient
+from tests.factories import make_product
+from tests.helpers import users_with_tokens
+
+
+async def product_with_owner(system, stock: int, price: int = 1000) -> tuple[str, dict]:
+    product = await make_product(system.settings.database_url, stock=stock, price=price)
+    async with await psycopg.AsyncConnection.connect(system.settings.database_url) as conn:
+        owner = str((await (await conn.execute("SELECT seller_id FROM products WHERE id = %s", (product,))).fetchone())[0])
+    from serve_app.identity.tokens import TokenService
+
+    return product, {"Authorization": f"Bearer {TokenService(system.settings).issue(owner, 'seller')}"}
+
+
+def sale_body(start: timedelta, end: timedelta, price: int = 500, limit: int | None = None) -> dict:
+    now = datetime.now(UTC)
+    body = {"starts_at": (now + start).isoformat(), "ends_at": (now + end).isoformat(),
+            "price": {"amount": price, "currency": "USD"}}
+    if limit:
+        body["per_shopper_limit"] = limit
+    return body
+
+
+def buy(http, headers: dict, product: str, quantity: int = 1):
+    return http.post("/api/orders", headers=headers, json={"items": [{"product_id": product, "quantity": quantity}]})
+
+
+async def test_sale_window_and_price(system, http):
+    product, owner = await product_with_owner(system, stock=10, price=1000)
+    (_, shopper), = await users_with_tokens(system, "shopper", 1)
+    later = http.put(f"/api/products/{product}/sale", headers=owner, json=sale_body(timedelta(hours=1), timedelta(hours=2)))
+    assert later.status_code == 200 and later.json()["active"] is False
+    refused = buy(http, shopper, product)
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "sale_not_active"
+
+    running = http.put(f"/api/products/{product}/sale", headers=owner, json=sale_body(-timedelta(minutes=1), timedelta(hours=1)))
+    assert running.json()["active"] is True
+    order = buy(http, shopper, product)
+    assert order.status_code == 201, order.text
+    assert order.json()["items"][0]["unit_price"] == {"amount": 500, "currency": "USD"}
+
+    ended = http.delete(f"/api/products/{product}/sale", headers=owner)
+    assert ended.status_code == 200 and ended.json()["active"] is False
+    after = buy(http, shopper, product)
+    assert after.status_code == 409 and after.json()["error"]["code"] == "sale_not_active"
+    assert http.get(f"/api/products/{product}/stock", headers=owner).json()["reserved"] == 1
+
+
+async def test_only_the_owner_sets_a_sale_and_bad_windows_are_refused(system, http):
+    product, owner = await product_with_owner(system, stock=1)
+    (_, other), = await users_with_tokens(system, "seller", 1)
+    body = sale_body(timedelta(0), timedelta(hours=1))
+    assert http.put(f"/api/products/{product}/sale", headers=other, json=body).status_code == 404
+    backwards = http.put(f"/api/products/{product}/sale", headers=owner, json=sale_body(timedelta(hours=1), timedelta(0)))
+    assert backwards.status_code == 422 and backwards.json()["error"]["code"] == "invalid_sale_window"
+    euros = {**body, "price": {"amount": 1, "currency": "EUR"}}
+    assert http.put(f"/api/products/{product}/sale", headers=owner, json=euros).json()["error"]["code"] == "currency_mismatch"
+    assert http.get(f"/api/products/{product}/sale").status_code == 404  # nothing was stored
+
+
+async def test_per_shopper_limit_survives_a_shard_restart(system, http):
+    product, owner = await product_with_owner(system, stock=20)
+    http.put(f"/api/products/{product}/sale", headers=owner, json=sale_body(-timedelta(minutes=1), timedelta(hours=1), limit=2))
+    (_, alice), (_, bob) = await users_with_tokens(system, "shopper", 2)
+    assert buy(http, alice, product).status_code == 201
+    over = buy(http, alice, product, quantity=2)
+    assert over.status_code == 409 and over.json()["error"]["code"] == "purchase_limit_exceeded"
+    assert buy(http, bob, product, quantity=2).status_code == 201
+
+    actors = ActorClient(system.settings)
+    shard = actors.placement.shard_for(product)
+    os.kill((await actors.handle(shard).ping.remote())["pid"], signal.SIGKILL)
+    again = buy(http, alice, product, quantity=2)  # the restarted actor reloads what alice holds
+    assert again.status_code == 409 and again.json()["error"]["code"] == "purchase_limit_exceeded"
+    assert buy(http, alice, product).status_code == 201
+    assert http.get(f"/api/products/{product}/stock", headers=owner).json()["reserved"] == 4
+
+
+async def test_a_burst_beyond_the_queue_bound_is_turned_away_at_once(system):
+    """All asks of one batch land in the product's mailbox together: past the bound, RateLimited."""
+    from actors.inventory.state import Reserve
+    from domain.errors import RateLimited
+
+    product, _ = await product_with_owner(system, stock=10_000)
+    actors = ActorClient(system.settings)
+    limit = system.settings.admission_queue_limit
+    results = await asyncio.gather(
+        *(actors.ask("product", product, Reserve(f"burst-{i}", 1)) for i in range(limit * 5)),
+        return_exceptions=True,
+    )
+    busy = [r for r in results if isinstance(r, RateLimited)]
+    held = [r for r in results if not isinstance(r, BaseException)]
+    assert busy and held and len(busy) + len(held) == len(results)
+    assert all(r.code == "busy" and r.retry_after_s >= 1 for r in busy)
+    async with await psycopg.AsyncConnection.connect(system.settings.database_url) as conn:
+        reserved = (await (await conn.execute(
+            "SELECT reserved FROM product_stock WHERE product_id = %s", (product,))).fetchone())[0]
+    assert reserved == len(held)  # a turned-away ask holds nothing
+
+
+async def test_http_checkouts_during_a_burst_get_429_with_retry_after(system):
+    from actors.inventory.state import Reserve
+
+    product, owner = await product_with_owner(system, stock=100_000)
+    shoppers = await users_with_tokens(system, "shopper", 60)
+    actors = ActorClient(system.settings)
+    stop = asyncio.Event()
+
+    async def flood() -> None:
+        wave = 0
+        while not stop.is_set():  # keep the product's mailbox at its bound
+            wave += 1
+            await asyncio.gather(*(actors.ask("product", product, Reserve(f"flood-{wave}-{i}", 1))
+                                   for i in range(200)), return_exceptions=True)
+
+    flooding = asyncio.create_task(flood())
+    async with httpx.AsyncClient(base_url=system.base_url, timeout=60) as client:
+        responses = []
+        try:
+            for _ in range(10):  # bounded: at most 10 rounds of knocking
+                responses += await asyncio.gather(*(
+                    client.post("/api/orders", headers=h, json={"items": [{"product_id": product, "quantity": 1}]})
+                    for _, h in shoppers
+                ))
+                if any(r.status_code == 429 for r in responses):
+                    break
+        finally:
+            stop.set()
+            await flooding
+        stock = (await client.get(f"/api/products/{product}/stock", headers=owner)).json()
+    busy = [r for r in responses if r.status_code == 429]
+    assert busy, f"no 429 among {sorted({r.status_code for r in responses})}"
+    error = busy[0].json()["error"]
+    assert error["code"] == "busy" and int(busy[0].headers["retry-after"]) >= 1
+    assert {r.status_code for r in responses} <= {201, 429}
+    assert stock["available"] + stock["reserved"] + stock["sold"] == stock["received"]
