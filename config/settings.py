@@ -89,6 +89,74 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1, le=1000)
     login_failure_window_s: int = Field(default=900, ge=1, le=86_400)
 
+    # Notifications and delivery (README "Notifications and delivery").
+    # Email: without `smtp_host` (the embedded default) mails go to the log.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = Field(default=None, validate_default=True)
+    smtp_from: str = Field(default="Commerce <no-reply@localhost>", min_length=3, max_length=320)
+    # SMS: Twilio when all three are set, else the log.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from_number: str | None = Field(default=None, validate_default=True)
+    # Who moves shipments: the embedded courier simulator, or a real partner
+    # calling the courier webhook (signed with `courier_webhook_secret`).
+    courier_mode: Literal["simulator", "partner"] = "simulator"
+    courier_pickup_delay_s: float = Field(default=60.0, ge=0, le=7 * 86_400)
+    courier_delivery_delay_s: float = Field(default=300.0, ge=0, le=7 * 86_400)
+    courier_webhook_secret: SecretStr | None = None
+
+    # Defaults are validated too, so a half-configured provider is refused at start.
+    @field_validator("twilio_from_number", mode="after")
+    @classmethod
+    def _twilio_all_or_none(cls, value: str | None, info) -> str | None:
+        given = (info.data.get("twilio_account_sid"), info.data.get("twilio_auth_token"), value)
+        if any(given) and not all(given):
+            raise ValueError("set COMMERCE_TWILIO_ACCOUNT_SID, _AUTH_TOKEN and _FROM_NUMBER together, or none")
+        return value
+
+    @field_validator("smtp_password", mode="after")
+    @classmethod
+    def _smtp_login_pair(cls, value: SecretStr | None, info) -> SecretStr | None:
+        if (info.data.get("smtp_username") is None) != (value is None):
+            raise ValueError("set COMMERCE_SMTP_USERNAME and COMMERCE_SMTP_PASSWORD together, or neither")
+        return value
+
+    @field_validator("courier_webhook_secret", mode="after")
+    @classmethod
+    def _webhook_secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
+        return value
+
+    # Payments (README "Payments"). The simulated gateway is the embedded
+    # default; `stripe` needs an API key, and `stripe_api_base` points the SDK
+    # elsewhere (localstripe in tests). Webhooks are refused until a signing
+    # secret is set.
+    payment_gateway: Literal["simulated", "stripe"] = "simulated"
+    stripe_api_key: SecretStr | None = Field(default=None, validate_default=True)
+    stripe_api_base: str | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_webhook_tolerance_s: int = Field(default=300, ge=1, le=86_400)
+
+    @field_validator("stripe_api_key", mode="after")
+    @classmethod
+    def _stripe_key_for_stripe(cls, value: SecretStr | None, info) -> SecretStr | None:
+        if info.data.get("payment_gateway") == "stripe" and not (value and value.get_secret_value().strip()):
+            raise ValueError("required when COMMERCE_PAYMENT_GATEWAY=stripe")
+        return value
+
+    @field_validator("stripe_api_base")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s):// URL")
+        return value.rstrip("/")
+
     @field_validator("database_url")
     @classmethod
     def _postgres_url(cls, value: str | None) -> str | None:

@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from config import Settings
 from serve_app import health
-from serve_app.routes import admin, cart, catalog, identity, orders, stock
+from serve_app.routes import admin, cart, catalog, delivery, identity, notifications, orders, payments, stock
 from serve_app.errors import install_error_handlers
 from serve_app.middleware import HttpMetrics, RequestContextMiddleware
 from serve_app.services import open_services
@@ -43,6 +43,9 @@ def create_app(settings: Settings, *, behind_serve: bool = False) -> FastAPI:
     app.include_router(stock.router)
     app.include_router(cart.router)
     app.include_router(orders.router)
+    app.include_router(payments.router)
     app.include_router(admin.router)
+    app.include_router(notifications.router)
+    app.include_router(delivery.router)
     app.add_middleware(RequestContextMiddleware, metrics=metrics, set_header=not behind_serve)
     return app

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import httpx
 
 from config import Settings, SettingsError, load_settings
+from serve_app.loadtest.options import add_arguments as add_loadtest_arguments
 
 EXIT_BAD_SETTINGS = 2
 
@@ -201,6 +202,37 @@ def _events_replay(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_flash_sale(settings: Settings, args: argparse.Namespace) -> int:
+    from serve_app.bench import flash_sale
+    from serve_app.logs import configure_logging
+    from serve_app.runner import System
+
+    configure_logging("WARNING")
+    system = System(flash_sale.bench_settings(settings))
+    try:
+        system.start()
+        return flash_sale.main(system, flash_sale.Params(
+            stock=args.stock, attempts=args.attempts, concurrency=args.concurrency, shoppers=args.shoppers,
+            duration_s=args.duration, driver=args.driver, peer_workers=tuple(args.peer_workers),
+            peer_pool=args.peer_pool,
+        ))
+    finally:
+        system.stop()
+
+
+def _worker_counts(text: str) -> list[int]:
+    counts = [int(part) for part in text.split(",") if part.strip()]
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("a comma-separated list of worker counts, e.g. 1,2")
+    return counts
+
+
+def _loadtest_flash_sale(settings: Settings, args: argparse.Namespace) -> int:
+    from serve_app.loadtest import command
+
+    return command.main(args)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="commerce", description=__doc__.splitlines()[0])
     commands = root.add_subparsers(dest="command", required=True)
@@ -218,6 +250,24 @@ def parser() -> argparse.ArgumentParser:
     reservations.add_argument("--duration", type=float, default=10.0, help="max seconds per run")
     reservations.add_argument("--skus", type=int, default=200, help="SKUs in the many-SKU runs")
     reservations.set_defaults(run=_bench_reservations)
+    flash = bench.add_parser("flash-sale", help="checkouts/s: Serve ceiling vs plain peer vs this system")
+    flash.add_argument("--stock", type=int, default=1000, help="units of the hot product (default %(default)s)")
+    flash.add_argument("--attempts", type=int, default=20_000, help="requests per run (default %(default)s)")
+    flash.add_argument("--concurrency", type=int, default=200, help="concurrent clients (default %(default)s)")
+    flash.add_argument("--shoppers", type=int, default=200, help="shopper accounts (default %(default)s)")
+    flash.add_argument("--duration", type=float, default=120.0, help="max seconds per run (default %(default)s)")
+    flash.add_argument("--driver", choices=("auto", "wrk", "builtin"), default="auto",
+                       help="load generator: wrk when installed (auto), or the built-in async driver")
+    flash.add_argument("--peer-workers", type=_worker_counts, default=[1, 2],
+                       help="uvicorn worker counts to try for the peer; the best one counts (default 1,2)")
+    flash.add_argument("--peer-pool", type=int, default=16, help="peer's connections per worker (default %(default)s)")
+    flash.set_defaults(run=_bench_flash_sale)
+    loadtest = commands.add_parser("loadtest", help="load tests against a running API, with an audit")
+    scenarios = loadtest.add_subparsers(dest="loadtest", required=True)
+    flash_sale = scenarios.add_parser(
+        "flash-sale", help="shoppers race for one hot product; audit: no oversell, no lost or doubled order")
+    add_loadtest_arguments(flash_sale)
+    flash_sale.set_defaults(run=_loadtest_flash_sale)
     admin = commands.add_parser("admin", help="administration").add_subparsers(dest="admin_command", required=True)
     create = admin.add_parser(
         "create", help=f"create an admin account (password from {ADMIN_PASSWORD_ENV}, or prompted on a terminal)"

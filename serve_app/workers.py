@@ -20,6 +20,9 @@ from events.consumer import ConsumerPolicy
 # name -> factory. Each issue's workers register here.
 WORKERS: dict[str, str] = {
     "orders": "actors.orders.consumer:build",
+    "payments": "actors.payments.worker:build",
+    "notifications": "actors.notifications.worker:build",
+    "delivery": "actors.delivery.worker:build",
 }
 
 

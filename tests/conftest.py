@@ -28,7 +28,30 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def system():
+def smtp_server():
+    """A real SMTP server on loopback that keeps what it receives (`.handler.messages`).
+
+    Started before `system`, whose notifications worker mails to it."""
+    from email import message_from_bytes, policy
+
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+            return "250 OK"
+
+    controller = Controller(Inbox(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def system(smtp_server):
     from serve_app.runner import System
 
     os.environ.setdefault("RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S", "0")
@@ -45,8 +68,13 @@ def system():
         # Short enough for expiry and recovery tests to watch them happen.
         order_hold_ttl_s=15,
         order_recovery_grace_s=4,
+        stripe_webhook_secret="whsec_test_commerce_payments_webhook",
         # Small, so a test burst can trip admission control (429) on one product.
         admission_queue_limit=60,
+        # Notifications and delivery: mail to `smtp_server`, a quick simulated courier.
+        smtp_host="127.0.0.1", smtp_port=smtp_server.port, smtp_tls="none",
+        courier_pickup_delay_s=1, courier_delivery_delay_s=1,
+        courier_webhook_secret="test-courier-webhook-secret",
     )
     running = System(settings)
     try:

@@ -50,6 +50,11 @@ NOT_RENDERED: dict[str, str] = {
     "haproxy_metrics_port": "local only: one HAProxy per pod, Ray's default ports apply",
     "jwt_private_key_file": "asymmetric JWT keys need mounted files; not rendered",
     "jwt_public_key_file": "asymmetric JWT keys need mounted files; not rendered",
+    "smtp_password": "secret: COMMERCE_SMTP_PASSWORD must come from a Secret",
+    "twilio_auth_token": "secret: COMMERCE_TWILIO_AUTH_TOKEN must come from a Secret",
+    "courier_webhook_secret": "secret: COMMERCE_COURIER_WEBHOOK_SECRET must come from a Secret",
+    "stripe_api_key": "secret: COMMERCE_STRIPE_API_KEY must come from a Secret",
+    "stripe_webhook_secret": "secret: COMMERCE_STRIPE_WEBHOOK_SECRET must come from a Secret",
 }
 
 # Rendered, but with the in-cluster value rather than the local one.

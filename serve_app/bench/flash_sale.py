@@ -1,0 +1,167 @@
+"""`commerce bench flash-sale`: checkouts per second of this system against a plain peer and
+against the Serve ceiling, in one run, on one machine, with one load generator.
+
+(a) the Serve ceiling: `GET /healthz` on the same Serve ingress (no work behind it);
+(b) the peer: FastAPI on uvicorn with a psycopg pool, one conditional UPDATE plus an order
+    insert per checkout, on the same PostgreSQL; best of 1 and 2 uvicorn workers;
+(c) this system: `POST /api/orders` for one hot product.
+
+Each run makes `--attempts` requests from `--concurrency` clients (wrk when installed, else the
+load tester's async driver). A 409 out_of_stock is a served request: with 20,000 attempts on
+1,000 units most checkouts are. Every checkout run is audited (no oversell, no lost order).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from config import Settings
+from serve_app.bench import peer
+from serve_app.bench.load import Load, Row
+from serve_app.loadtest.audit import NOT_PLACED, Check, audit, check_conservation, check_held, check_successes
+from serve_app.loadtest.client import Api, Checkout, HttpAuditApi, new_session
+from serve_app.loadtest.command import settle
+from serve_app.loadtest.model import Observed
+from serve_app.loadtest.setup import DEFAULT_CATEGORY, Sale, set_up
+
+TARGETS = {"ratio_vs_peer": 1.2, "ratio_vs_ceiling": 0.75, "system_p99_ms": 150}
+
+
+@dataclass
+class Params:
+    stock: int = 1000
+    attempts: int = 20_000
+    concurrency: int = 200
+    shoppers: int = 200
+    duration_s: float = 120.0
+    driver: str = "auto"
+    peer_workers: tuple[int, ...] = (1, 2)
+    peer_pool: int = 16
+
+
+def bench_settings(settings: Settings) -> Settings:
+    """Free loopback ports for the HTTP ingress and HAProxy's stats, so a running `commerce up` is left alone."""
+    return settings.model_copy(update={"http_port": peer.free_port(), "haproxy_stats_port": peer.free_port(),
+                                       "haproxy_metrics_port": peer.free_port()})
+
+
+async def _sale(system, params: Params) -> Sale:
+    async with await psycopg.AsyncConnection.connect(system.settings.database_url, autocommit=True) as conn:
+        await conn.execute("INSERT INTO categories (slug, name) VALUES (%s, 'Flash sale') ON CONFLICT DO NOTHING",
+                           (DEFAULT_CATEGORY,))
+    async with new_session(16) as session:
+        return await set_up(Api(session, system.base_url), run_id=uuid.uuid4().hex[:10], stock=params.stock,
+                            shoppers=params.shoppers, category=DEFAULT_CATEGORY)
+
+
+async def _audit_system(base_url: str, sale: Sale, row: Row, params: Params) -> tuple[list[Check], dict]:
+    async with new_session(32) as session:
+        api = Api(session, base_url, timeout_s=30)
+        books = HttpAuditApi(api, sale.seller_token)
+        if row.attempts is not None:  # the built-in driver saw every answer: the load tester's full audit
+            await settle(Checkout(api, sale.product_id, sale.shopper_tokens), row.attempts)
+            observed = Observed(sale.product_id, params.stock, 1, sale.shopper_tokens, row.attempts)
+            checks = list((await audit(observed, books)).checks)
+            created = len(observed.created())
+        else:  # wrk: counts only
+            created, checks = row.created, []
+        figures = await books.stock(sale.product_id)
+        placed = [o for o in await books.orders_with(sale.product_id) if o.get("status") not in NOT_PLACED]
+    if row.attempts is None:
+        checks = [
+            check_successes(created, row.demand, params.stock),
+            check_conservation(figures, params.stock),
+            check_held(figures, created, created, what="201 answers"),
+            Check("seller's orders == 201 answers", len(placed) == created,
+                  f"{len(placed)} placed order(s) listed, {created} 201 answer(s)"),
+        ]
+    books_figures = {"oversold_units": max(0, figures["reserved"] + figures["sold"] - created),
+                     "lost_orders": max(0, created - len(placed))}
+    return checks, books_figures
+
+
+def run(system, params: Params) -> dict:
+    dsn = system.settings.database_url
+    workdir = Path(tempfile.mkdtemp(prefix="bench-flash-"))
+    load = Load(params.concurrency, params.duration_s, workdir, params.driver)
+    try:
+        ceiling = load.get("(a) Serve ceiling: GET /healthz", f"{system.base_url}/healthz", params.attempts)
+
+        secret = peer.new_secret()
+        peer_tokens = peer.tokens(secret, params.shoppers)
+        peers: list[tuple[Row, list[Check]]] = []
+        for workers in params.peer_workers:
+            product = asyncio.run(peer.new_product(dsn, params.stock))
+            with peer.running(dsn, secret, workers=workers, pool_size=params.peer_pool) as url:
+                row = load.checkouts(f"(b) peer, {workers} uvicorn worker(s)", url, product_id=product,
+                                     tokens=peer_tokens, run_id=uuid.uuid4().hex[:8], count=params.attempts)
+            checks = asyncio.run(peer.audit(dsn, product, stock=params.stock, created=row.created,
+                                            demand=row.demand))
+            peers.append((row, list(checks)))
+        best = max(range(len(peers)), key=lambda i: peers[i][0].rps)
+        best_peer, peer_checks = peers[best]
+
+        sale = asyncio.run(_sale(system, params))
+        mine = load.checkouts("(c) this system: POST /api/orders", system.base_url, product_id=sale.product_id,
+                              tokens=sale.shopper_tokens, run_id=sale.run_id, count=params.attempts)
+        system_checks, books = asyncio.run(_audit_system(system.base_url, sale, mine, params))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    def ratio(a: float, b: float) -> float | None:
+        return round(a / b, 3) if b else None
+
+    lat = mine.latency_ms
+    return {
+        "rows": [ceiling.summary()] + [row.summary() for row, _ in peers] + [mine.summary()],
+        "audits": {"peer": [c.__dict__ for c in peer_checks], "system": [c.__dict__ for c in system_checks]},
+        "ceiling_rps": round(ceiling.rps, 1),
+        "peer_rps": round(best_peer.rps, 1),
+        "peer_workers": params.peer_workers[best],
+        "system_rps": round(mine.rps, 1),
+        "ratio_vs_peer": ratio(mine.rps, best_peer.rps),
+        "ratio_vs_ceiling": ratio(mine.rps, ceiling.rps),
+        "system_p50_ms": lat["p50"], "system_p90_ms": lat["p90"], "system_p99_ms": lat["p99"],
+        "system_p999_ms": lat["p99.9"],
+        "peer_p99_ms": best_peer.latency_ms["p99"], "ceiling_p99_ms": ceiling.latency_ms["p99"],
+        "system_created": mine.created, "system_out_of_stock": mine.out_of_stock,
+        "oversold_units": books["oversold_units"], "lost_orders": books["lost_orders"],
+        "audit_ok": all(c.ok for c in system_checks + peer_checks),
+        "driver": "wrk" if load.uses_wrk else "builtin",
+        "attempts": params.attempts, "concurrency": params.concurrency, "stock": params.stock,
+        "shoppers": params.shoppers,
+    }
+
+
+def print_report(report: dict) -> None:
+    print(f"{'run':<38} {'served':>7} {'201':>6} {'409':>6} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
+          f"{'p99.9 ms':>9}  other")
+    for row in report["rows"]:
+        lat = row["latency_ms"]
+        created, refused = (row["created"], row["out_of_stock"]) if row["checkout"] else ("-", "-")
+        print(f"{row['name']:<38} {row['served']:>7} {created:>6} {refused:>6} "
+              f"{row['rps']:>9,.1f} {lat['p50']:>8.1f} {lat['p90']:>8.1f} {lat['p99']:>8.1f} {lat['p99.9']:>9.1f}  "
+              f"{row['other'] or ''}{'' if row['complete'] else '  (cut short by --duration)'}")
+    print(f"driver {report['driver']}; {report['attempts']} attempts per run, {report['concurrency']} concurrent; "
+          f"hot product {report['stock']} units; peer best with {report['peer_workers']} worker(s)")
+    print(f"ratio system / peer    : {report['ratio_vs_peer']} (target >= {TARGETS['ratio_vs_peer']})")
+    print(f"ratio system / ceiling : {report['ratio_vs_ceiling']} (target >= {TARGETS['ratio_vs_ceiling']})")
+    print(f"system p99             : {report['system_p99_ms']} ms (target <= {TARGETS['system_p99_ms']} ms)")
+    for who, checks in report["audits"].items():
+        for check in checks:
+            print(f"audit {who:<6} [{'ok' if check['ok'] else 'FAIL'}] {check['name']}: {check['detail']}")
+    print(json.dumps({k: v for k, v in report.items() if k not in ("rows", "audits")}))
+
+
+def main(system, params: Params) -> int:
+    report = run(system, params)
+    print_report(report)
+    return 0 if report["audit_ok"] else 1
