@@ -17,6 +17,7 @@ from serve_app.health import ReadinessCheck
 from serve_app.identity.tokens import TokenService
 from serve_app.identity.wiring import Identity, build_identity
 from actors.runtime.client import ActorClient
+from serve_app.orders.soldout import SoldOutMemory
 from serve_app.middleware import HttpMetrics
 from storage.pool import open_pool
 
@@ -33,6 +34,7 @@ class Services:
     # see serve_app/identity/revocation.py. Set from `identity`.
     revocations: object | None = None
     actors: ActorClient | None = None
+    sold_out: SoldOutMemory = field(default_factory=SoldOutMemory)
     # Accounts, sessions, profiles, addresses (serve_app/identity/).
     identity: Identity | None = None
     readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)

@@ -10,7 +10,7 @@ from storage.fencing import fenced_or_stale
 
 ORDER_COLUMNS = """o.id, o.user_id, o.status, o.stock_state, o.currency, o.subtotal_amount, o.shipping_amount,
     o.total_amount, o.shipping_address, o.expires_at, o.short_items, o.cancel_reason, o.refund_requested,
-    o.applied_refs, o.version, o.created_at"""
+    o.applied_refs, o.request_hash, o.version, o.created_at"""
 
 
 async def load_order(conn: AsyncConnection, order_id: str) -> tuple[dict, list[dict]] | None:
@@ -34,9 +34,9 @@ async def insert_order(conn: AsyncConnection, order: dict, lines: list[dict], *,
     """Insert a new order if our epoch is current; None on success, else "fenced" or "stale"."""
     cur = await conn.execute(
         """INSERT INTO orders (id, user_id, status, stock_state, currency, subtotal_amount, shipping_amount,
-                               total_amount, shipping_address, version, created_at)
+                               total_amount, shipping_address, request_hash, version, created_at)
            SELECT %(id)s, %(user_id)s, %(status)s, %(stock_state)s, %(currency)s, %(subtotal)s, %(shipping)s,
-                  %(total)s, %(address)s, %(version)s, %(created_at)s
+                  %(total)s, %(address)s, %(request_hash)s, %(version)s, %(created_at)s
             WHERE (SELECT epoch FROM shard_epochs WHERE shard_id = %(shard_id)s) = %(epoch)s
            ON CONFLICT (id) DO NOTHING""",
         {**order, "address": Jsonb(order["address"]) if order["address"] is not None else None,
@@ -62,6 +62,7 @@ async def update_order(conn: AsyncConnection, changes: dict, *, expected_version
     """Write the order's mutable fields; None on success, else "fenced" or "stale"."""
     cur = await conn.execute(
         """UPDATE orders SET status = %(status)s, stock_state = %(stock_state)s, expires_at = %(expires_at)s,
+                  created_at = %(created_at)s,
                   short_items = %(short_items)s, cancel_reason = %(cancel_reason)s,
                   refund_requested = %(refund_requested)s, applied_refs = %(applied_refs)s,
                   version = %(version)s, updated_at = now()
@@ -97,26 +98,6 @@ async def products_for_checkout(conn: AsyncConnection, product_ids: list) -> dic
         (product_ids,),
     )).fetchall()
     return {str(row["id"]): row for row in rows}
-
-
-async def claim_idempotency_key(conn: AsyncConnection, user_id: str, key: str, request_hash: str, order_id: str) -> dict:
-    """Record the key for this order, or return what the key already names."""
-    row = await (await conn.execute(
-        """INSERT INTO order_idempotency (user_id, key, request_hash, order_id) VALUES (%s, %s, %s, %s)
-           ON CONFLICT (user_id, key) DO NOTHING RETURNING request_hash, order_id""",
-        (user_id, key, request_hash, order_id),
-    )).fetchone()
-    if row is None:
-        row = await (await conn.execute(
-            "SELECT request_hash, order_id FROM order_idempotency WHERE user_id = %s AND key = %s", (user_id, key)
-        )).fetchone()
-    return {"request_hash": row["request_hash"], "order_id": str(row["order_id"])}
-
-
-async def release_idempotency_key(conn: AsyncConnection, user_id: str, key: str, order_id: str) -> None:
-    await conn.execute(
-        "DELETE FROM order_idempotency WHERE user_id = %s AND key = %s AND order_id = %s", (user_id, key, order_id)
-    )
 
 
 async def page_orders(

@@ -43,16 +43,18 @@ class ProductEntity(EntityBase):
     def clone(self, state: StockState) -> StockState:
         return state.clone()
 
+    def dirty(self, before: StockState, after: StockState) -> bool:
+        return bool(after.pending_movements) or after.sale_changed  # else only rejections or replays
+
     def adopt(self, before: StockState, after: StockState) -> StockState:
+        after.take_pending()  # written: forget them
         return after.adopt(before)
 
     def apply(self, state: StockState, command):
         return state.apply(command)
 
     async def persist(self, conn: AsyncConnection, before: StockState, after: StockState, ctx: WriteContext) -> None:
-        movements, events = after.take_pending()
-        if not movements and not after.sale_changed:
-            return  # only rejections or replays: nothing to write
+        movements, events = after.pending_movements, after.pending_events
         failure = await sql.save_counters(
             conn, after.product_id, received=after.received, reserved=after.reserved, sold=after.sold,
             version=after.version, expected_version=before.version, shard_id=ctx.shard_id, epoch=ctx.epoch,

@@ -46,7 +46,11 @@ class OrderEntity(EntityBase):
     def clone(self, state: OrderState) -> OrderState:
         return state.clone()
 
+    def dirty(self, before: OrderState, after: OrderState) -> bool:
+        return after.version != before.version
+
     def adopt(self, before: OrderState, after: OrderState) -> OrderState:
+        after.take_events()  # written: forget them
         return after
 
     def apply(self, state: OrderState, command):
@@ -55,14 +59,13 @@ class OrderEntity(EntityBase):
         return state.apply(command)
 
     async def persist(self, conn: AsyncConnection, before: OrderState, after: OrderState, ctx: WriteContext) -> None:
-        if after.version == before.version:
-            return
         if not before.exists:
             failure = await sql.insert_order(conn, {
                 "id": after.id, "user_id": after.user_id, "status": str(after.status), "stock_state": after.stock,
                 "currency": after.totals.currency, "subtotal": after.totals.subtotal,
                 "shipping": after.totals.shipping, "total": after.totals.total,
-                "address": after.shipping_address, "version": after.version, "created_at": after.created_at,
+                "address": after.shipping_address, "request_hash": after.request_hash,
+                "version": after.version, "created_at": after.created_at,
             }, [line.__dict__ for line in after.lines], shard_id=ctx.shard_id, epoch=ctx.epoch)
         else:
             failure = await sql.update_order(conn, {
@@ -70,13 +73,14 @@ class OrderEntity(EntityBase):
                 "expires_at": after.expires_at, "short_items": list(after.short_items),
                 "cancel_reason": after.cancel_reason, "refund_requested": after.refund_requested,
                 "applied_refs": sorted(after.applied_refs), "version": after.version,
+                "created_at": after.created_at,
             }, expected_version=before.version, shard_id=ctx.shard_id, epoch=ctx.epoch)
         if failure == "fenced":
             raise Fenced(f"Shard {ctx.shard_id} epoch {ctx.epoch} is fenced off; retry.")
         if failure == "stale":
             raise StaleState("The order changed elsewhere; retry.")
         await append_events(conn, [
-            NewEvent(type=type_, aggregate_id=after.id, data=data) for type_, data in after.take_events()
+            NewEvent(type=type_, aggregate_id=after.id, data=data) for type_, data in after.pending_events
         ])
 
     # -- derived from the state -----------------------------------------------
@@ -111,5 +115,6 @@ def state_from_rows(row: dict, lines: list[dict]) -> OrderState:
         shipping_address=row["shipping_address"], created_at=row["created_at"], expires_at=row["expires_at"],
         short_items=tuple(row["short_items"] or ()), cancel_reason=row["cancel_reason"],
         refund_requested=row["refund_requested"], applied_refs=frozenset(row["applied_refs"] or ()),
+        request_hash=row["request_hash"],
         version=row["version"],
     )

@@ -54,6 +54,7 @@ class Open:
     totals: Totals
     shipping_address: dict | None
     now: datetime
+    request_hash: str | None = None  # of the checkout request, when it carried an Idempotency-Key
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ class OrderState:
     cancel_reason: str | None = None
     refund_requested: bool = False
     applied_refs: frozenset[str] = frozenset()
+    request_hash: str | None = None
     version: int = 0
     redriving: bool = False  # in memory only: a recovery re-drive is under way
     pending_events: list[tuple[str, dict]] = field(default_factory=list)
@@ -154,13 +156,26 @@ class OrderState:
 
     def _open(self, cmd: Open) -> None:
         if self.exists:
-            if self.user_id != cmd.user_id or self.lines != cmd.lines:
+            if self.user_id != cmd.user_id:
                 raise Conflict("This order id is taken.", code="order_exists")
-            return  # a repeat of the same open
+            if self.request_hash != cmd.request_hash:
+                raise Conflict("This Idempotency-Key was used with another request.", code="idempotency_key_reused")
+            if self.turned_away:
+                # Admission control turned the first try away and reserved nothing:
+                # the same key may try again (with the first request's lines).
+                self.status, self.stock, self.short_items, self.created_at = (
+                    OrderStatus.PENDING, "reserving", (), cmd.now)
+                self._bump()
+            return  # otherwise a repeat: the order as it stands is the answer
         self.user_id, self.lines, self.totals = cmd.user_id, cmd.lines, cmd.totals
-        self.shipping_address, self.created_at = cmd.shipping_address, cmd.now
+        self.shipping_address, self.created_at, self.request_hash = cmd.shipping_address, cmd.now, cmd.request_hash
         self.status, self.stock = OrderStatus.PENDING, "reserving"
         self._bump()
+
+    @property
+    def turned_away(self) -> bool:
+        """Rejected only because a product's queue was full (HTTP 429)."""
+        return self.status == OrderStatus.REJECTED and any(i.get("reason") == "busy" for i in self.short_items)
 
     def _reservation_succeeded(self, cmd: ReservationSucceeded) -> None:
         if self.status == OrderStatus.AWAITING_PAYMENT:
@@ -299,3 +314,12 @@ _HANDLERS = {
     StockSettled: OrderState._stock_settled,
     Redrive: OrderState._redrive,
 }
+
+
+def lines_from_public(view: dict) -> tuple[Line, ...]:
+    """The lines of an order's public view (to resume an interrupted checkout)."""
+    return tuple(
+        Line(item["product_id"], item["seller_id"], item["sku"], item["name"], item["quantity"],
+             item["unit_price"]["amount"])
+        for item in view["items"]
+    )

@@ -68,6 +68,9 @@ class Entity(Protocol):
     def clone(self, state: Any) -> Any:
         """An independent copy the batch may change; dropped if the commit fails."""
 
+    def dirty(self, before: Any, after: Any) -> bool:
+        """Whether the batch changed anything to write."""
+
     def adopt(self, before: Any, after: Any) -> Any:
         """The state to keep once the batch committed (may reuse `before`'s storage)."""
 
@@ -76,7 +79,9 @@ class Entity(Protocol):
 
     async def persist(self, conn: AsyncConnection, before: Any, after: Any, ctx: WriteContext) -> None:
         """Write the batch's changes. Must check `ctx.epoch` atomically with the
-        state write (raise Fenced) and the stored version (raise StaleState)."""
+        state write (raise Fenced) and the stored version (raise StaleState).
+        May run twice (a shared transaction that failed is retried write by
+        write), so it must not change the states it is given."""
 
 
 class EntityBase:

@@ -18,6 +18,7 @@ from typing import Any
 import ray
 from psycopg_pool import AsyncConnectionPool
 
+from actors.runtime.committer import GroupCommitter
 from actors.runtime.entity import Effect, Entity, Fenced, TimerFired, Wake
 from actors.runtime.placement import Placement
 from actors.runtime.virtual import VirtualActor
@@ -68,6 +69,7 @@ class ShardCore:
         self._max_batch = max_batch
         self._on_fenced_hook = on_fenced
         self._actors: dict[tuple[str, str], VirtualActor] = {}
+        self.committer = GroupCommitter(pool)
         self.activations = 0
 
     async def start(self) -> ShardCore:
@@ -159,7 +161,7 @@ class ShardCore:
             if entity is None:
                 raise NotFound(f"No entity kind {kind!r} on this shard.", code="unknown_entity_kind")
             actor = VirtualActor(
-                entity, key, self._pool, self, idle_ttl_s=self._idle_ttl_s, max_batch=self._max_batch,
+                entity, key, self._pool, self.committer, self, idle_ttl_s=self._idle_ttl_s, max_batch=self._max_batch,
                 on_passivate=self._forget, on_fenced=self._fenced, on_state=self._reconcile,
             )
             self._actors[(kind, key)] = actor

@@ -2,8 +2,8 @@
 
 Messages for the key run one at a time in arrival order. The runner drains
 everything waiting (up to `max_batch`), applies each command to a clone of
-the state, writes the whole batch in ONE transaction and only then answers
-every caller. A rejected command (a DomainError from `apply`) changes nothing
+the state, writes the whole batch in ONE transaction (shared with other keys'
+batches by the shard's GroupCommitter) and only then answers every caller. A rejected command (a DomainError from `apply`) changes nothing
 and is answered after the same commit, since it was decided against the
 batch's state. If the transaction fails, the clone is dropped, the state is
 forgotten (reloaded on the next message) and every caller in the batch gets a
@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from psycopg_pool import AsyncConnectionPool
 
+from actors.runtime.committer import GroupCommitter
 from actors.runtime.entity import Entity, Fenced, Wake, WriteContext
 from domain.errors import DomainError, Unavailable
 
@@ -29,13 +30,14 @@ Envelope = tuple[Any, asyncio.Future]
 
 class VirtualActor:
     def __init__(
-        self, entity: Entity, key: str, pool: AsyncConnectionPool, ctx: WriteContext, *,
+        self, entity: Entity, key: str, pool: AsyncConnectionPool, committer: GroupCommitter, ctx: WriteContext, *,
         idle_ttl_s: float, max_batch: int, on_passivate: Callable[[VirtualActor], None],
         on_fenced: Callable[[], None], on_state: Callable[[VirtualActor], None] = lambda actor: None,
     ):
         self.entity = entity
         self.key = key
         self._pool = pool
+        self._committer = committer
         self._ctx = ctx
         self._idle_ttl_s = idle_ttl_s
         self._max_batch = max_batch
@@ -112,10 +114,10 @@ class VirtualActor:
                 outcomes.append(self.entity.apply(working, command))
             except DomainError as exc:
                 outcomes.append(exc)
+        before = self.state
         try:
-            async with self._pool.connection() as conn:
-                async with conn.transaction():
-                    await self.entity.persist(conn, self.state, working, self._ctx)
+            if self.entity.dirty(before, working):
+                await self._committer.commit(lambda conn: self.entity.persist(conn, before, working, self._ctx))
         except Fenced as exc:
             self.state = None
             self._answer(batch, [exc] * len(batch))

@@ -2,9 +2,9 @@
 
 1. Lines come from the request or the cart; prices, names and sellers from
    the catalog (never from the client); totals with the flat shipping rule.
-2. With an `Idempotency-Key`, the key is claimed for a fresh order id first;
+2. With an `Idempotency-Key`, the order id is derived from (shopper, key):
    a repeat with the same body resumes or returns that order, another body
-   is a 409.
+   is a 409 (the OrderActor compares the request's hash).
 3. The OrderActor opens the order (PENDING, durable), the lines are reserved
    through the ProductActors (`actors/orders/process.py`), and the OrderActor
    records the outcome. If this replica dies in between, the OrderActor's
@@ -21,7 +21,7 @@ import orjson
 
 from actors.orders import process
 from actors.orders.entity import state_from_rows
-from actors.orders.model import Line, Open, Totals
+from actors.orders.model import Line, Open, Totals, lines_from_public
 from domain.errors import Conflict, InvalidInput, NotFound, RateLimited
 from serve_app.identity.tokens import Principal
 from serve_app.orders.schemas import CheckoutRequest
@@ -30,6 +30,7 @@ from storage import cart as cart_sql
 from storage import identity_addresses
 from storage import orders as sql
 
+ORDER_KEY_NAMESPACE = uuid.UUID("6f1d3c1e-5a43-4d67-9d0e-8c2b7f4a9e10")
 ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
 
 
@@ -125,35 +126,39 @@ def _outcome(view: dict) -> tuple[int, dict]:
     return 201, view
 
 
+def order_id_for(principal: Principal, idempotency_key: str | None) -> str:
+    """With a key, the order's id is derived from the shopper and the key, so every
+    retry reaches the same OrderActor, which answers it from the order itself."""
+    if idempotency_key is None:
+        return str(uuid.uuid4())
+    return str(uuid.uuid5(ORDER_KEY_NAMESPACE, f"{principal.user_id}:{idempotency_key}"))
+
+
 async def place_order(
     services: Services, principal: Principal, body: CheckoutRequest, idempotency_key: str | None,
 ) -> tuple[int, dict]:
     settings = services.settings
-    order_id = str(uuid.uuid4())
     async with services.pool.connection() as conn:
         quantities = await _requested_quantities(conn, principal, body)
+        if gone := services.sold_out.sold_out(quantities):
+            raise Conflict("Some items are out of stock; nothing was reserved.", code="out_of_stock",
+                           details={"items": [{"product_id": pid, "requested": quantities[pid], "available": 0,
+                                               "reason": "out_of_stock"} for pid in gone]})
         lines, currency = await _priced_lines(conn, quantities, settings.cart_max_quantity)
         address = await _shipping_address(conn, principal, body)
-        existing = None
-        if idempotency_key:
-            claim = await sql.claim_idempotency_key(conn, principal.user_id, idempotency_key, request_hash(body), order_id)
-            if claim["request_hash"] != request_hash(body):
-                raise Conflict("This Idempotency-Key was used with another request.", code="idempotency_key_reused")
-            order_id = claim["order_id"]
-            existing = await sql.load_order(conn, order_id)
-        await conn.commit()
-
-    if existing is not None:
-        state = state_from_rows(*existing)
-        if str(state.status) != "PENDING":
-            return _outcome(state.public())  # the first answer, again
-        lines = state.lines  # resume the first attempt with its own lines
 
     subtotal = sum(line.total for line in lines)
     shipping = shipping_for(settings, subtotal)
     totals = Totals(currency, subtotal, shipping, subtotal + shipping)
+    order_id = order_id_for(principal, idempotency_key)
+    digest = request_hash(body) if idempotency_key else None
     actors = services.actors
-    await actors.ask("order", order_id, Open(principal.user_id, lines, totals, address, datetime.now(UTC)))
+    opened = await actors.ask(
+        "order", order_id, Open(principal.user_id, lines, totals, address, datetime.now(UTC), digest)
+    )
+    if opened["status"] != "PENDING":
+        return _outcome(opened)  # a retry: the first answer, again
+    lines = lines_from_public(opened)  # a resumed checkout keeps the first request's lines
     decision = await process.reserve_order(
         actors, order_id, lines, timedelta(seconds=settings.order_hold_ttl_s), principal.user_id
     )
@@ -164,17 +169,11 @@ async def place_order(
             raise
         async with services.pool.connection() as conn:
             view = state_from_rows(*await sql.load_order(conn, order_id)).public()
+    for item in view["short_items"]:
+        if item.get("reason") == "out_of_stock" and item.get("available") == 0:
+            services.sold_out.remember(item["product_id"])
     if view["status"] != "REJECTED" and body.items is None:
         async with services.pool.connection() as conn:
             await cart_sql.clear_cart(conn, principal.user_id)
             await conn.commit()
-    if idempotency_key and _turned_away(view):
-        # A 429 is not an answer to keep: the same key may try again, as a new order.
-        async with services.pool.connection() as conn:
-            await sql.release_idempotency_key(conn, principal.user_id, idempotency_key, order_id)
-            await conn.commit()
     return _outcome(view)
-
-
-def _turned_away(view: dict) -> bool:
-    return view["status"] == "REJECTED" and any(item.get("reason") == "busy" for item in view["short_items"])
