@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     # local systems on one machine (e.g. `commerce up` beside the test suite).
     haproxy_stats_port: int = Field(default=18404, ge=1, le=65535)
     haproxy_metrics_port: int = Field(default=19101, ge=1, le=65535)
-    db_pool_max: int = Field(default=10, ge=1, le=200)
+    db_pool_max: int = Field(default=20, ge=1, le=200)
 
     # Virtual-actor runtime: shard count and hot keys pinned to a shard of their own.
     actor_shards: int = Field(default=2, ge=1, le=256)

@@ -40,7 +40,7 @@ class Services:
     readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     """FastAPI dependency: the replica's open services."""
     return request.app.state.services
 

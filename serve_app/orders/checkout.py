@@ -57,6 +57,11 @@ async def _requested_quantities(conn, principal: Principal, body: CheckoutReques
         pairs = [(row["product_id"], row["quantity"]) for row in await cart_sql.cart_lines(conn, principal.user_id)]
         if not pairs:
             raise InvalidInput("The cart is empty: add items or send `items`.", code="empty_cart")
+    return _merge_items(pairs)
+
+
+def _merge_items(pairs) -> dict[str, int]:
+    """Quantities by normalized product id; an id that is not a UUID is an unknown product."""
     quantities: dict[str, int] = {}
     unknown = []
     for product_id, quantity in pairs:
@@ -137,13 +142,26 @@ def order_id_for(principal: Principal, idempotency_key: str | None) -> str:
 async def place_order(
     services: Services, principal: Principal, body: CheckoutRequest, idempotency_key: str | None,
 ) -> tuple[int, dict]:
+    if body.items is not None:  # fast refusal first: no connection, no actor
+        quantities = _merge_items([(item.product_id, item.quantity) for item in body.items])
+        _refuse_if_sold_out(services, quantities)
+    with services.sold_out.probe(quantities if body.items is not None else ()):
+        return await _place(services, principal, body, idempotency_key)
+
+
+def _refuse_if_sold_out(services: Services, quantities: dict[str, int]) -> None:
+    if gone := services.sold_out.sold_out(quantities):
+        raise Conflict("Some items are out of stock; nothing was reserved.", code="out_of_stock",
+                       details={"items": [{"product_id": pid, "requested": quantities[pid], "available": 0,
+                                           "reason": "out_of_stock"} for pid in gone]})
+
+
+async def _place(
+    services: Services, principal: Principal, body: CheckoutRequest, idempotency_key: str | None,
+) -> tuple[int, dict]:
     settings = services.settings
     async with services.pool.connection() as conn:
         quantities = await _requested_quantities(conn, principal, body)
-        if gone := services.sold_out.sold_out(quantities):
-            raise Conflict("Some items are out of stock; nothing was reserved.", code="out_of_stock",
-                           details={"items": [{"product_id": pid, "requested": quantities[pid], "available": 0,
-                                               "reason": "out_of_stock"} for pid in gone]})
         lines, currency = await _priced_lines(conn, quantities, settings.cart_max_quantity)
         address = await _shipping_address(conn, principal, body)
 

@@ -34,7 +34,7 @@ def build_payments(settings: Settings, pool) -> PaymentsContext:
     return PaymentsContext(settings=settings, settlement=Settlement(pool, build_gateway(settings, pool)))
 
 
-def get_payments(request: Request, services: Services = Depends(get_services)) -> PaymentsContext:
+async def get_payments(request: Request, services: Services = Depends(get_services)) -> PaymentsContext:
     payments = getattr(request.app.state, "payments", None)
     if payments is None:
         payments = request.app.state.payments = build_payments(services.settings, services.pool)

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/cart", tags=["cart"])
 Shopper = Annotated[Principal, Depends(require_roles("shopper"))]
 
 
-def get_cart(services: Annotated[Services, Depends(get_services)]) -> CartService:
+async def get_cart(services: Annotated[Services, Depends(get_services)]) -> CartService:
     return CartService(services.pool, max_quantity=services.settings.cart_max_quantity)
 
 

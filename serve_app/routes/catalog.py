@@ -33,7 +33,7 @@ IfMatchHeader = Annotated[
 ]
 
 
-def get_catalog(services: Annotated[Services, Depends(get_services)]) -> CatalogService:
+async def get_catalog(services: Annotated[Services, Depends(get_services)]) -> CatalogService:
     return CatalogService(services.pool)
 
 

@@ -16,7 +16,7 @@ from serve_app.identity.wiring import Identity
 router = APIRouter(tags=["identity"])
 
 
-def identity(request: Request) -> Identity:
+async def identity(request: Request) -> Identity:
     return request.app.state.services.identity
 
 
