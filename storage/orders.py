@@ -119,3 +119,8 @@ async def page_orders(
         f"SELECT {ORDER_COLUMNS} FROM orders o {clause} ORDER BY o.created_at DESC, o.id DESC LIMIT %s",
         [*params, limit],
     )).fetchall()
+
+
+async def anonymise_user_orders(conn: AsyncConnection, user_id) -> None:
+    """For account erasure: orders stay (sellers' books, stock history) without the address."""
+    await conn.execute("UPDATE orders SET shipping_address = NULL WHERE user_id = %s", (user_id,))

@@ -12,11 +12,15 @@ from domain.errors import IllegalTransition, NotFound
 from events.consumer import PoisonEvent
 from events.envelope import EventEnvelope, subject_for
 
-# Event type -> the order triggers it stands for, in order.
+# Event type -> the order triggers it implies, in order. Each event carries the
+# steps before it too, so an event handled before its predecessor (a retry, a
+# partner's webhooks out of order) still moves the order along; a step already
+# taken is an illegal transition and is skipped.
 DELIVERY_STEPS: dict[str, tuple[OrderTrigger, ...]] = {
     "DELIVERY_STARTED": (OrderTrigger.START_FULFILMENT,),
-    "DELIVERY_COURIERED_PARTNER": (OrderTrigger.SHIP,),
-    "DELIVERY_COMPLETED": (OrderTrigger.DELIVER, OrderTrigger.COMPLETE),
+    "DELIVERY_COURIERED_PARTNER": (OrderTrigger.START_FULFILMENT, OrderTrigger.SHIP),
+    "DELIVERY_COMPLETED": (OrderTrigger.START_FULFILMENT, OrderTrigger.SHIP, OrderTrigger.DELIVER,
+                           OrderTrigger.COMPLETE),
 }
 
 

@@ -39,9 +39,11 @@ HERE = Path(__file__).resolve().parent
 class SecretRef:
     name: str
     key: str
+    optional: bool = False  # the app runs without it (a provider that is not used)
 
     def value_from(self) -> dict[str, Any]:
-        return {"secretKeyRef": {"name": self.name, "key": self.key}}
+        ref = {"name": self.name, "key": self.key}
+        return {"secretKeyRef": ref | {"optional": True}} if self.optional else {"secretKeyRef": ref}
 
     def as_env(self, var: str) -> dict[str, Any]:
         return {"name": var, "valueFrom": self.value_from()}
@@ -54,6 +56,12 @@ SECRET_ENV: dict[str, SecretRef] = {
     "DATABASE_URL": SecretRef(f"{POSTGRES_CLUSTER}-app", "uri"),
     "NATS_URL": SecretRef(APP_SECRET, "nats-url"),
     "COMMERCE_JWT_SECRET": SecretRef(APP_SECRET, "jwt-secret"),
+    # Providers' credentials: only needed when that provider is configured.
+    "COMMERCE_STRIPE_API_KEY": SecretRef(APP_SECRET, "stripe-api-key", optional=True),
+    "COMMERCE_STRIPE_WEBHOOK_SECRET": SecretRef(APP_SECRET, "stripe-webhook-secret", optional=True),
+    "COMMERCE_SMTP_PASSWORD": SecretRef(APP_SECRET, "smtp-password", optional=True),
+    "COMMERCE_TWILIO_AUTH_TOKEN": SecretRef(APP_SECRET, "twilio-auth-token", optional=True),
+    "COMMERCE_COURIER_WEBHOOK_SECRET": SecretRef(APP_SECRET, "courier-webhook-secret", optional=True),
 }
 REDIS_PASSWORD = SecretRef(APP_SECRET, "redis-password")
 

@@ -25,7 +25,7 @@ from serve_app.identity.revocation import Revocations
 from serve_app.identity.schemas import UserUpdate
 from serve_app.identity.throttle import LoginThrottle
 from serve_app.identity.tokens import Principal
-from storage import identity_addresses, identity_tokens, users
+from storage import cart, identity_addresses, identity_tokens, notifications, orders, users
 from storage.users import User
 
 
@@ -78,6 +78,10 @@ class ProfileService:
             await identity_addresses.delete_all(conn, user_id)
             await identity_tokens.revoke_user_families(conn, user_id, "erased")
             await users.scrub_events(conn, user_id)
+            # Personal data kept elsewhere: the cart, stored messages, order addresses.
+            await cart.clear_cart(conn, str(user_id))
+            await notifications.erase_user(conn, user_id)
+            await orders.anonymise_user_orders(conn, user_id)
             await append_events(conn, [events.user_deleted(user_id)])
         self._revocations.forget(user_id)
 

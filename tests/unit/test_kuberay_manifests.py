@@ -339,10 +339,10 @@ def test_secrets_are_passed_only_by_secret_key_ref():
     for container in _ray_containers(rayservice):
         env = _env(container)
         for var, ref in SECRET_ENV.items():
-            assert env[var] == {
-                "name": var,
-                "valueFrom": {"secretKeyRef": {"name": ref.name, "key": ref.key}},
-            }
+            expected = {"name": ref.name, "key": ref.key} | ({"optional": True} if ref.optional else {})
+            assert env[var] == {"name": var, "valueFrom": {"secretKeyRef": expected}}
+        for var in ("DATABASE_URL", "NATS_URL", "COMMERCE_JWT_SECRET"):
+            assert not SECRET_ENV[var].optional, var  # the app cannot start without these
         for name, entry in env.items():
             if any(word in name for word in ("PASSWORD", "SECRET", "TOKEN", "URL")):
                 assert "value" not in entry, name
@@ -364,8 +364,13 @@ def test_readme_creates_every_secret_key_the_rayservice_reads():
     readme = (KUBERAY_DIR / "README.md").read_text()
     assert f"create secret generic {APP_SECRET}" in readme
     refs = [*SECRET_ENV.values(), REDIS_PASSWORD]
-    for key in {ref.key for ref in refs if ref.name == APP_SECRET}:
-        assert f"--from-literal={key}=" in readme, key
+    for ref in refs:
+        if ref.name != APP_SECRET:
+            continue
+        if ref.optional:
+            assert ref.key in readme, ref.key  # documented, created only when that provider is used
+        else:
+            assert f"--from-literal={ref.key}=" in readme, ref.key
 
 
 # --- cluster shape ------------------------------------------------------------
