@@ -2,6 +2,9 @@
 
 `append_events` never commits: the state change and its events commit or roll
 back together (DESIGN.md invariant 4). A NOTIFY wakes the relay at commit.
+Three statements whatever the number of events (a group commit may carry
+hundreds): one reserves every aggregate's sequence numbers, one inserts every
+row, one notifies.
 """
 
 from __future__ import annotations
@@ -24,35 +27,35 @@ async def append_events(conn: AsyncConnection, events: Iterable[NewEvent]) -> in
         by_aggregate[(event.aggregate_type, event.aggregate_id)].append(event)
     if not by_aggregate:
         return 0
-    rows = []
-    async with conn.cursor() as cur:
-        for (aggregate_type, aggregate_id), batch in by_aggregate.items():
-            # One upsert per aggregate reserves a block of sequence numbers.
-            await cur.execute(
-                """INSERT INTO aggregate_sequences (aggregate_type, aggregate_id, last_sequence)
-                   VALUES (%s, %s, %s)
-                   ON CONFLICT (aggregate_type, aggregate_id)
-                   DO UPDATE SET last_sequence = aggregate_sequences.last_sequence + EXCLUDED.last_sequence
-                   RETURNING last_sequence""",
-                (aggregate_type, aggregate_id, len(batch)),
-            )
-            last = _scalar(await cur.fetchone())
-            first = last - len(batch) + 1
-            for offset, event in enumerate(batch):
-                rows.append((
-                    event.id, event.type, aggregate_type, aggregate_id, first + offset,
-                    event.occurred_at, event.correlation_id, Jsonb(event.data),
-                ))
-        await cur.executemany(
-            """INSERT INTO outbox (id, type, aggregate_type, aggregate_id, sequence,
-                                   occurred_at, correlation_id, data)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
-            rows,
-        )
-        await cur.execute(f"NOTIFY {NOTIFY_CHANNEL}")
-    return len(rows)
+    keys = list(by_aggregate)
+    cur = await conn.execute(
+        """INSERT INTO aggregate_sequences (aggregate_type, aggregate_id, last_sequence)
+           SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[])
+           ON CONFLICT (aggregate_type, aggregate_id)
+           DO UPDATE SET last_sequence = aggregate_sequences.last_sequence + EXCLUDED.last_sequence
+           RETURNING aggregate_type, aggregate_id, last_sequence""",
+        ([t for t, _ in keys], [a for _, a in keys], [len(by_aggregate[k]) for k in keys]),
+    )
+    last_by_key = {(_col(row, 0), _col(row, 1)): _col(row, 2) for row in await cur.fetchall()}
+    columns: tuple[list, ...] = ([], [], [], [], [], [], [], [])
+    for key, batch in by_aggregate.items():
+        first = last_by_key[key] - len(batch) + 1
+        for offset, event in enumerate(batch):
+            for column, value in zip(columns, (
+                event.id, event.type, key[0], key[1], first + offset, event.occurred_at,
+                event.correlation_id, Jsonb(event.data),
+            ), strict=True):
+                column.append(value)
+    await conn.execute(
+        """INSERT INTO outbox (id, type, aggregate_type, aggregate_id, sequence, occurred_at, correlation_id, data)
+           SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::bigint[],
+                                %s::timestamptz[], %s::text[], %s::jsonb[])""",
+        columns,
+    )
+    await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+    return len(columns[0])
 
 
-def _scalar(row) -> int:
+def _col(row, index: int):
     # Works whatever row factory the caller's connection uses.
-    return next(iter(row.values())) if isinstance(row, dict) else row[0]
+    return list(row.values())[index] if isinstance(row, dict) else row[index]

@@ -46,6 +46,8 @@ def _up(settings: Settings, args: argparse.Namespace) -> int:
         print("Ctrl-C stops everything this command started.", flush=True)
         stop.wait()
         print("stopping ...", flush=True)
+    except KeyboardInterrupt:  # Ctrl-C while still starting
+        print("interrupted; stopping ...", flush=True)
     finally:
         system.stop()
     print("stopped.")
