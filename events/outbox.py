@@ -4,7 +4,7 @@
 back together (DESIGN.md invariant 4). A NOTIFY wakes the relay at commit.
 Three statements whatever the number of events (a group commit may carry
 hundreds): one reserves every aggregate's sequence numbers, one inserts every
-row, one notifies.
+row (as one JSON document, see storage/records.py), one notifies.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from psycopg import AsyncConnection
-from psycopg.types.json import Jsonb
 
 from events.envelope import NewEvent
+from storage.records import json_rows
 
 NOTIFY_CHANNEL = "commerce_outbox"
 
@@ -37,23 +37,24 @@ async def append_events(conn: AsyncConnection, events: Iterable[NewEvent]) -> in
         ([t for t, _ in keys], [a for _, a in keys], [len(by_aggregate[k]) for k in keys]),
     )
     last_by_key = {(_col(row, 0), _col(row, 1)): _col(row, 2) for row in await cur.fetchall()}
-    columns: tuple[list, ...] = ([], [], [], [], [], [], [], [])
+    rows = []
     for key, batch in by_aggregate.items():
         first = last_by_key[key] - len(batch) + 1
         for offset, event in enumerate(batch):
-            for column, value in zip(columns, (
-                event.id, event.type, key[0], key[1], first + offset, event.occurred_at,
-                event.correlation_id, Jsonb(event.data),
-            ), strict=True):
-                column.append(value)
+            rows.append({
+                "id": event.id, "type": event.type, "aggregate_type": key[0], "aggregate_id": key[1],
+                "sequence": first + offset, "occurred_at": event.occurred_at,
+                "correlation_id": event.correlation_id, "data": event.data,
+            })
     await conn.execute(
         """INSERT INTO outbox (id, type, aggregate_type, aggregate_id, sequence, occurred_at, correlation_id, data)
-           SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::bigint[],
-                                %s::timestamptz[], %s::text[], %s::jsonb[])""",
-        columns,
+           SELECT * FROM json_to_recordset(%s::json) AS e(
+               id uuid, type text, aggregate_type text, aggregate_id text, sequence bigint,
+               occurred_at timestamptz, correlation_id text, data jsonb)""",
+        (json_rows(rows),),
     )
     await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
-    return len(columns[0])
+    return len(rows)
 
 
 def _col(row, index: int):

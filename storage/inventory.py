@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from psycopg import AsyncConnection
 
+from storage.records import json_rows
 from storage.fencing import fenced_or_stale
 
 
@@ -77,12 +78,14 @@ async def append_ledger(
     """Insert (kind, ref, quantity, version) rows in one statement."""
     if not movements:
         return
-    kinds, refs, quantities, versions = (list(column) for column in zip(*movements, strict=True))
     await conn.execute(
         """INSERT INTO stock_ledger (product_id, kind, ref, quantity, version, epoch)
            SELECT %s, kind, ref, quantity, version, %s
-             FROM unnest(%s::text[], %s::text[], %s::int[], %s::bigint[]) AS m(kind, ref, quantity, version)""",
-        (product_id, epoch, kinds, refs, quantities, versions),
+             FROM json_to_recordset(%s::json) AS m(kind text, ref text, quantity int, version bigint)""",
+        (product_id, epoch, json_rows([
+            {"kind": kind, "ref": ref, "quantity": quantity, "version": version}
+            for kind, ref, quantity, version in movements
+        ])),
     )
 
 
@@ -93,17 +96,16 @@ async def upsert_reservations(conn: AsyncConnection, product_id: str, reservatio
     await conn.execute(
         """INSERT INTO stock_reservations (product_id, order_id, quantity, status, hold_until, shopper_id)
            SELECT %s, order_id, quantity, status, hold_until, shopper_id
-             FROM unnest(%s::text[], %s::int[], %s::text[], %s::timestamptz[], %s::text[])
-                  AS r(order_id, quantity, status, hold_until, shopper_id)
+             FROM json_to_recordset(%s::json)
+                  AS r(order_id text, quantity int, status text, hold_until timestamptz, shopper_id text)
            ON CONFLICT (product_id, order_id) DO UPDATE
               SET quantity = EXCLUDED.quantity, status = EXCLUDED.status,
                   hold_until = EXCLUDED.hold_until, updated_at = now()""",
-        (
-            product_id,
-            [r.order_id for r in reservations], [r.quantity for r in reservations],
-            [r.status for r in reservations], [r.hold_until for r in reservations],
-            [r.shopper_id for r in reservations],
-        ),
+        (product_id, json_rows([
+            {"order_id": r.order_id, "quantity": r.quantity, "status": r.status, "hold_until": r.hold_until,
+             "shopper_id": r.shopper_id}
+            for r in reservations
+        ])),
     )
 
 
