@@ -51,62 +51,55 @@ async def load_stock(conn: AsyncConnection, product_id: str) -> tuple[dict, list
     return counters, reservations, [row["ref"] for row in restocks], sale
 
 
-async def save_counters(
-    conn: AsyncConnection, product_id: str, *, received: int, reserved: int, sold: int,
-    version: int, expected_version: int, shard_id: int, epoch: int,
+async def write_stock_batch(
+    conn: AsyncConnection, product_id: str, *, received: int, reserved: int, sold: int, version: int,
+    expected_version: int, shard_id: int, epoch: int, movements: list[dict], reservations: list,
 ) -> str | None:
-    """Write the counters if our epoch is current and the stored version is ours.
+    """One batch of a ProductActor in ONE statement: the counters (only if our
+    epoch is current and the stored version is ours), the ledger rows and the
+    changed reservations (only if the counters were written).
 
-    One statement does both checks, so there is no window between them.
     Returns None on success, else "fenced" or "stale".
     """
-    cur = await conn.execute(
-        """UPDATE product_stock
-              SET received = %s, reserved = %s, sold = %s, version = %s, updated_at = now()
-            WHERE product_id = %s AND version = %s
-              AND (SELECT epoch FROM shard_epochs WHERE shard_id = %s) = %s""",
-        (received, reserved, sold, version, product_id, expected_version, shard_id, epoch),
-    )
-    if cur.rowcount == 1:
+    row = await (await conn.execute(
+        """WITH counters AS (
+               UPDATE product_stock
+                  SET received = %(received)s, reserved = %(reserved)s, sold = %(sold)s,
+                      version = %(version)s, updated_at = now()
+                WHERE product_id = %(product_id)s AND version = %(expected_version)s
+                  AND (SELECT epoch FROM shard_epochs WHERE shard_id = %(shard_id)s) = %(epoch)s
+               RETURNING 1
+           ), ledger AS (
+               INSERT INTO stock_ledger (product_id, kind, ref, quantity, version, epoch)
+               SELECT %(product_id)s, kind, ref, quantity, version, %(epoch)s
+                 FROM json_to_recordset(%(movements)s::json) AS m(kind text, ref text, quantity int, version bigint)
+                WHERE EXISTS (SELECT 1 FROM counters)
+           ), holds AS (
+               INSERT INTO stock_reservations (product_id, order_id, quantity, status, hold_until, shopper_id)
+               SELECT %(product_id)s, order_id, quantity, status, hold_until, shopper_id
+                 FROM json_to_recordset(%(reservations)s::json)
+                      AS r(order_id text, quantity int, status text, hold_until timestamptz, shopper_id text)
+                WHERE EXISTS (SELECT 1 FROM counters)
+               ON CONFLICT (product_id, order_id) DO UPDATE
+                  SET quantity = EXCLUDED.quantity, status = EXCLUDED.status,
+                      hold_until = EXCLUDED.hold_until, updated_at = now()
+           )
+           SELECT count(*) AS written FROM counters""",
+        {
+            "product_id": product_id, "received": received, "reserved": reserved, "sold": sold,
+            "version": version, "expected_version": expected_version, "shard_id": shard_id, "epoch": epoch,
+            "movements": json_rows(movements),
+            "reservations": json_rows([
+                {"order_id": r.order_id, "quantity": r.quantity, "status": r.status, "hold_until": r.hold_until,
+                 "shopper_id": r.shopper_id}
+                for r in reservations
+            ]),
+        },
+    )).fetchone()
+    written = row["written"] if isinstance(row, dict) else row[0]
+    if written == 1:
         return None
     return await fenced_or_stale(conn, shard_id, epoch)
-
-
-async def append_ledger(
-    conn: AsyncConnection, product_id: str, movements: list[tuple[str, str, int, int]], epoch: int
-) -> None:
-    """Insert (kind, ref, quantity, version) rows in one statement."""
-    if not movements:
-        return
-    await conn.execute(
-        """INSERT INTO stock_ledger (product_id, kind, ref, quantity, version, epoch)
-           SELECT %s, kind, ref, quantity, version, %s
-             FROM json_to_recordset(%s::json) AS m(kind text, ref text, quantity int, version bigint)""",
-        (product_id, epoch, json_rows([
-            {"kind": kind, "ref": ref, "quantity": quantity, "version": version}
-            for kind, ref, quantity, version in movements
-        ])),
-    )
-
-
-async def upsert_reservations(conn: AsyncConnection, product_id: str, reservations: list) -> None:
-    """Write the current form of each changed reservation in one statement."""
-    if not reservations:
-        return
-    await conn.execute(
-        """INSERT INTO stock_reservations (product_id, order_id, quantity, status, hold_until, shopper_id)
-           SELECT %s, order_id, quantity, status, hold_until, shopper_id
-             FROM json_to_recordset(%s::json)
-                  AS r(order_id text, quantity int, status text, hold_until timestamptz, shopper_id text)
-           ON CONFLICT (product_id, order_id) DO UPDATE
-              SET quantity = EXCLUDED.quantity, status = EXCLUDED.status,
-                  hold_until = EXCLUDED.hold_until, updated_at = now()""",
-        (product_id, json_rows([
-            {"order_id": r.order_id, "quantity": r.quantity, "status": r.status, "hold_until": r.hold_until,
-             "shopper_id": r.shopper_id}
-            for r in reservations
-        ])),
-    )
 
 
 async def stock_figures(conn: AsyncConnection, product_id: str) -> dict | None:

@@ -55,23 +55,21 @@ class ProductEntity(EntityBase):
 
     async def persist(self, conn: AsyncConnection, before: StockState, after: StockState, ctx: WriteContext) -> None:
         movements, events = after.pending_movements, after.pending_events
-        failure = await sql.save_counters(
+        first_version = before.version + 1
+        changed = {m.ref for m in movements if m.kind != "restock"}
+        failure = await sql.write_stock_batch(
             conn, after.product_id, received=after.received, reserved=after.reserved, sold=after.sold,
             version=after.version, expected_version=before.version, shard_id=ctx.shard_id, epoch=ctx.epoch,
+            movements=[{"kind": m.kind, "ref": m.ref, "quantity": m.quantity, "version": first_version + i}
+                       for i, m in enumerate(movements)],
+            reservations=[after.reservations[ref] for ref in changed],
         )
         if failure == "fenced":
             raise Fenced(f"Shard {ctx.shard_id} epoch {ctx.epoch} is fenced off; retry.")
         if failure == "stale":
             raise StaleState("The product's stock changed elsewhere; retry.")
-        first_version = before.version + 1
-        await sql.append_ledger(
-            conn, after.product_id,
-            [(m.kind, m.ref, m.quantity, first_version + i) for i, m in enumerate(movements)], ctx.epoch,
-        )
         if after.sale_changed:
             await sql.save_sale(conn, after.product_id, after.sale)
-        changed = {m.ref for m in movements if m.kind != "restock"}
-        await sql.upsert_reservations(conn, after.product_id, [after.reservations[ref] for ref in changed])
         await append_events(conn, [
             NewEvent(type=event.type, aggregate_id=after.product_id, data=event.data) for event in events
         ])
