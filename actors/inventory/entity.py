@@ -8,13 +8,13 @@ STOCK_* events, all in the runtime's one transaction.
 
 from __future__ import annotations
 
-import uuid
 
 from psycopg import AsyncConnection
 
 from actors.inventory.state import Reserve, Sale, StockState
 from actors.runtime.entity import EntityBase, Fenced, StaleState, WriteContext
 from domain.errors import NotFound
+from domain.ids import uuid_or_none
 from events.envelope import NewEvent
 from events.outbox import append_events
 from storage import inventory as sql
@@ -30,10 +30,8 @@ class ProductEntity(EntityBase):
         self.admission_limit = admission_limit
 
     async def load(self, conn: AsyncConnection, key: str) -> StockState:
-        try:
-            uuid.UUID(key)
-        except ValueError:
-            raise NotFound("No such product.", code="product_not_found") from None
+        if uuid_or_none(key) is None:
+            raise NotFound("No such product.", code="product_not_found")
         loaded = await sql.load_stock(conn, key)
         if loaded is None:
             raise NotFound("No such product.", code="product_not_found")

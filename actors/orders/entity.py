@@ -8,7 +8,6 @@ through the ProductActors, until they confirm).
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from psycopg import AsyncConnection
@@ -21,6 +20,7 @@ from actors.orders.state import OrderStatus
 from actors.runtime.entity import EntityBase, Fenced, StaleState, TimerFired, WriteContext
 from config import Settings
 from domain.errors import NotFound
+from domain.ids import uuid_or_none
 from events.envelope import NewEvent
 from events.outbox import append_events
 from storage import orders as sql
@@ -34,10 +34,8 @@ class OrderEntity(EntityBase):
         self.hold_ttl = timedelta(seconds=settings.order_hold_ttl_s)
 
     async def load(self, conn: AsyncConnection, key: str) -> OrderState:
-        try:
-            uuid.UUID(key)
-        except ValueError:
-            raise NotFound("No such order.", code="order_not_found") from None
+        if uuid_or_none(key) is None:
+            raise NotFound("No such order.", code="order_not_found")
         loaded = await sql.load_order(conn, key)
         if loaded is None:
             return OrderState(id=key)  # not opened yet: only Open is accepted

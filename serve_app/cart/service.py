@@ -7,23 +7,16 @@ every write runs in one transaction, so a refused request changes nothing.
 
 from __future__ import annotations
 
-import uuid
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from domain.errors import NotFound
+from domain.ids import uuid_or_none
 from serve_app.cart import rules
 from serve_app.cart.schemas import CartView
 from storage import cart as store
 from storage.catalog import get_product
-
-
-def _uuid(raw: str) -> str | None:
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        return None
 
 
 def _no_product() -> NotFound:
@@ -46,7 +39,7 @@ class CartService:
     async def add(self, user_id: str, product_id: str, quantity: int) -> CartView:
         """Add units to the product's line (created at today's price if new)."""
         rules.ensure_quantity(quantity, self._max_quantity)
-        product_id = _uuid(product_id)
+        product_id = uuid_or_none(product_id)
         if product_id is None:
             raise _no_product()
         async with self._pool.connection() as conn, conn.transaction():
@@ -67,7 +60,7 @@ class CartService:
 
     async def set_quantity(self, user_id: str, product_id: str, quantity: int) -> CartView:
         rules.ensure_quantity(quantity, self._max_quantity)
-        product_id = _uuid(product_id)
+        product_id = uuid_or_none(product_id)
         if product_id is None:
             raise _no_line()
         async with self._pool.connection() as conn, conn.transaction():
@@ -79,7 +72,7 @@ class CartService:
             return await self._view(conn, user_id)
 
     async def remove(self, user_id: str, product_id: str) -> None:
-        product_id = _uuid(product_id)
+        product_id = uuid_or_none(product_id)
         if product_id is None:
             raise _no_line()
         async with self._pool.connection() as conn, conn.transaction():

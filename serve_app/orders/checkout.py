@@ -23,6 +23,7 @@ from actors.orders import process
 from actors.orders.entity import state_from_rows
 from actors.orders.model import Line, Open, Totals, lines_from_public
 from domain.errors import Conflict, InvalidInput, NotFound, RateLimited
+from domain.ids import uuid_or_none
 from serve_app.identity.tokens import Principal
 from serve_app.orders.schemas import CheckoutRequest
 from serve_app.services import Services
@@ -43,20 +44,10 @@ def shipping_for(settings, subtotal: int) -> int:
     return 0 if free_over is not None and subtotal >= free_over else settings.shipping_flat_amount
 
 
-def _uuid_or_none(value: str) -> str | None:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        return None
-
-
-async def _requested_quantities(conn, principal: Principal, body: CheckoutRequest) -> dict[str, int]:
-    if body.items is not None:
-        pairs = [(item.product_id, item.quantity) for item in body.items]
-    else:
-        pairs = [(row["product_id"], row["quantity"]) for row in await cart_sql.cart_lines(conn, principal.user_id)]
-        if not pairs:
-            raise InvalidInput("The cart is empty: add items or send `items`.", code="empty_cart")
+async def _cart_quantities(conn, principal: Principal) -> dict[str, int]:
+    pairs = [(row["product_id"], row["quantity"]) for row in await cart_sql.cart_lines(conn, principal.user_id)]
+    if not pairs:
+        raise InvalidInput("The cart is empty: add items or send `items`.", code="empty_cart")
     return _merge_items(pairs)
 
 
@@ -65,7 +56,7 @@ def _merge_items(pairs) -> dict[str, int]:
     quantities: dict[str, int] = {}
     unknown = []
     for product_id, quantity in pairs:
-        normalized = _uuid_or_none(str(product_id))
+        normalized = uuid_or_none(str(product_id))
         if normalized is None:
             unknown.append(str(product_id))
             continue
@@ -104,7 +95,7 @@ async def _shipping_address(conn, principal: Principal, body: CheckoutRequest) -
         return body.shipping_address.model_dump()
     if body.shipping_address_id is None:
         return None
-    address_id = _uuid_or_none(body.shipping_address_id)
+    address_id = uuid_or_none(body.shipping_address_id)
     row = address_id and await identity_addresses.get(conn, uuid.UUID(principal.user_id), uuid.UUID(address_id))
     if not row:
         raise NotFound("No such address.", code="address_not_found")
@@ -142,11 +133,12 @@ def order_id_for(principal: Principal, idempotency_key: str | None) -> str:
 async def place_order(
     services: Services, principal: Principal, body: CheckoutRequest, idempotency_key: str | None,
 ) -> tuple[int, dict]:
+    quantities = None  # from the cart, read in _place
     if body.items is not None:  # fast refusal first: no connection, no actor
         quantities = _merge_items([(item.product_id, item.quantity) for item in body.items])
         _refuse_if_sold_out(services, quantities)
-    with services.sold_out.probe(quantities if body.items is not None else ()):
-        return await _place(services, principal, body, idempotency_key)
+    with services.sold_out.probe(quantities or ()):
+        return await _place(services, principal, body, idempotency_key, quantities)
 
 
 def _refuse_if_sold_out(services: Services, quantities: dict[str, int]) -> None:
@@ -158,10 +150,12 @@ def _refuse_if_sold_out(services: Services, quantities: dict[str, int]) -> None:
 
 async def _place(
     services: Services, principal: Principal, body: CheckoutRequest, idempotency_key: str | None,
+    quantities: dict[str, int] | None,
 ) -> tuple[int, dict]:
     settings = services.settings
     async with services.pool.connection() as conn:
-        quantities = await _requested_quantities(conn, principal, body)
+        if quantities is None:
+            quantities = await _cart_quantities(conn, principal)
         lines, currency = await _priced_lines(conn, quantities, settings.cart_max_quantity)
         address = await _shipping_address(conn, principal, body)
 

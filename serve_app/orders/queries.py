@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 
 from actors.orders.entity import state_from_rows
 from domain.errors import NotFound
+from domain.ids import uuid_or_none
 from serve_app.catalog.cursor import aware_datetime, decode_cursor, encode_cursor, split_page, uuid_id
 from serve_app.identity.tokens import Principal
 from serve_app.services import Services
@@ -16,10 +16,8 @@ CURSOR_SCOPE = "orders"
 
 async def get_order(services: Services, principal: Principal, order_id: str) -> dict:
     """The order if the caller owns it or is an admin; otherwise 404 (never 403)."""
-    try:
-        uuid.UUID(order_id)
-    except ValueError:
-        raise NotFound("No such order.", code="order_not_found") from None
+    if uuid_or_none(order_id) is None:
+        raise NotFound("No such order.", code="order_not_found")
     async with services.pool.connection() as conn:
         loaded = await sql.load_order(conn, order_id)
     if loaded is None or (principal.role != "admin" and str(loaded[0]["user_id"]) != principal.user_id):

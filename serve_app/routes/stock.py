@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 from actors.inventory.entity import sale_from_row
 from actors.inventory.state import MAX_QUANTITY, EndSale, Restock, Sale, SetSale
 from domain.errors import InvalidInput, NotFound
+from domain.ids import uuid_or_none
 from domain.money import Money
 from serve_app.auth import optional_principal, require_roles
 from serve_app.identity.tokens import Principal
@@ -61,10 +62,9 @@ class SalePublic(BaseModel):
 
 
 def _product_uuid(product_id: str) -> str:
-    try:
-        return str(uuid.UUID(product_id))
-    except ValueError:
-        raise NotFound("No such product.", code="product_not_found") from None
+    if (parsed := uuid_or_none(product_id)) is None:
+        raise NotFound("No such product.", code="product_not_found")
+    return parsed
 
 
 def _may_manage(principal: Principal | None, product: dict) -> bool:
