@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     haproxy_stats_port: int = Field(default=18404, ge=1, le=65535)
     haproxy_metrics_port: int = Field(default=19101, ge=1, le=65535)
     db_pool_max: int = Field(default=20, ge=1, le=200)
+    # Event workers and the outbox relay run this much nicer (lower CPU
+    # priority) than the ingress and the shards: in a rush the checkout path
+    # gets the CPU, and the fan-out catches up from JetStream afterwards.
+    background_niceness: int = Field(default=5, ge=0, le=19)
 
     # Virtual-actor runtime: shard count and hot keys pinned to a shard of their own.
     actor_shards: int = Field(default=2, ge=1, le=256)

@@ -13,6 +13,7 @@ from serve_app import health
 from serve_app.routes import admin, cart, catalog, delivery, identity, notifications, orders, payments, stock
 from serve_app.errors import install_error_handlers
 from serve_app.middleware import HttpMetrics, RequestContextMiddleware
+from serve_app.orders.soldout_gate import SoldOutGate
 from serve_app.services import open_services
 
 API_VERSION = "1"
@@ -47,5 +48,7 @@ def create_app(settings: Settings, *, behind_serve: bool = False) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(notifications.router)
     app.include_router(delivery.router)
+    # Inside the request context (ids, access log, metrics), before routing.
+    app.add_middleware(SoldOutGate)
     app.add_middleware(RequestContextMiddleware, metrics=metrics, set_header=not behind_serve)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
 from ray import serve
 
@@ -15,6 +16,12 @@ from serve_app.logs import configure_logging
 from storage.pool import open_pool
 
 log = logging.getLogger(__name__)
+
+
+def run_in_background(settings: Settings) -> None:
+    """Lower this replica's CPU priority (its process is its own): see `background_niceness`."""
+    if settings.background_niceness:
+        os.nice(settings.background_niceness)
 
 
 @serve.deployment(name="Ingress", max_ongoing_requests=1000, graceful_shutdown_timeout_s=5)
@@ -39,6 +46,7 @@ class OutboxRelayDeployment:
 
     def __init__(self, settings: Settings):
         configure_logging(settings.log_level, settings.log_file)
+        run_in_background(settings)
         self._settings = settings
         self._stop = asyncio.Event()
         self._relay: OutboxRelay | None = None
@@ -78,6 +86,7 @@ class EventWorker:
 
     def __init__(self, settings: Settings, factory: str):
         configure_logging(settings.log_level, settings.log_file)
+        run_in_background(settings)
         self._settings = settings
         self._factory = factory
         self._stop = asyncio.Event()

@@ -79,11 +79,13 @@ async def open_services(settings: Settings, registry: CollectorRegistry, metrics
     services.actors = ActorClient(settings)
     services.identity = build_identity(settings, pool, services.tokens)
     services.revocations = services.identity.revocations
+    await services.identity.revocations.start()  # one poll per second; see revocation.py
     services.readiness_checks = {
         "postgres": _postgres_check(pool), "nats": _nats_check(nc), "actor_shards": _shards_check(services.actors),
     }
     try:
         yield services
     finally:
+        await services.identity.revocations.close()
         await nc.close()
         await pool.close()

@@ -19,6 +19,12 @@ _COLUMNS = (
 )
 # Columns a profile update may set directly.
 PROFILE_COLUMNS = frozenset({"name", "email", "notify_email", "notify_sms"})
+# The one way to revoke a user's access tokens, part of every UPDATE that does:
+# a new generation, stamped so that every replica's poll (`token_revisions_since`)
+# sees it. clock_timestamp: the statement's time, not the transaction's start.
+_REVOKE_TOKENS = (
+    "token_generation = token_generation + 1, tokens_revised_at = clock_timestamp(), updated_at = now()"
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,15 @@ class TokenState:
 
     token_generation: int
     deleted: bool
+
+
+@dataclass(frozen=True)
+class TokenRevision:
+    """A user whose access tokens were revoked, as `token_revisions_since` finds them."""
+
+    user_id: uuid.UUID
+    state: TokenState
+    revised_at: datetime
 
 
 def tombstone_email(user_id: uuid.UUID) -> str:
@@ -92,6 +107,29 @@ async def token_state(conn: AsyncConnection, user_id: uuid.UUID) -> TokenState |
     return TokenState(*row) if row else None
 
 
+async def token_revisions_since(
+    conn: AsyncConnection, since: datetime | None
+) -> tuple[list[TokenRevision], datetime]:
+    """Users revised after `since` (none when `since` is None), and the database's `now()`.
+
+    One statement, one round trip: the LEFT JOIN yields the clock alone when no
+    user matches. Served by the partial index `users_tokens_revised`."""
+    async with conn.cursor(row_factory=tuple_row) as cur:
+        await cur.execute(
+            """SELECT clock.now, u.id, u.token_generation, u.deleted_at IS NOT NULL, u.tokens_revised_at
+               FROM (SELECT now()) AS clock
+               LEFT JOIN users AS u ON u.tokens_revised_at > %s""",
+            (since,),
+        )
+        rows = await cur.fetchall()
+    revisions = [
+        TokenRevision(user_id, TokenState(generation, deleted), revised_at)
+        for _, user_id, generation, deleted, revised_at in rows
+        if user_id is not None
+    ]
+    return revisions, rows[0][0]
+
+
 async def update_profile(conn: AsyncConnection, user_id: uuid.UUID, changes: dict[str, object]) -> User | None:
     """Set profile columns; raises psycopg's UniqueViolation when a new email is taken."""
     unknown = set(changes) - PROFILE_COLUMNS
@@ -111,7 +149,7 @@ async def set_password_hash(
 ) -> None:
     """Store a new hash. A password change revokes access tokens (generation + 1);
     a rehash of the same password at sign-in does not."""
-    bump = ", token_generation = token_generation + 1, updated_at = now()" if revoke_tokens else ""
+    bump = f", {_REVOKE_TOKENS}" if revoke_tokens else ""
     await conn.execute(f"UPDATE users SET password_hash = %s{bump} WHERE id = %s", (password_hash, user_id))
 
 
@@ -119,9 +157,8 @@ async def erase(conn: AsyncConnection, user_id: uuid.UUID) -> bool:
     """Remove personal data but keep the row (orders and products reference it)."""
     async with conn.cursor(row_factory=tuple_row) as cur:
         await cur.execute(
-            """UPDATE users SET name = '', email = %s, password_hash = '', notify_email = false,
-                      notify_sms = false, token_generation = token_generation + 1,
-                      deleted_at = now(), updated_at = now()
+            f"""UPDATE users SET name = '', email = %s, password_hash = '', notify_email = false,
+                      notify_sms = false, deleted_at = now(), {_REVOKE_TOKENS}
                WHERE id = %s AND deleted_at IS NULL""",
             (tombstone_email(user_id), user_id),
         )

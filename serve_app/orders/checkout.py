@@ -26,6 +26,7 @@ from domain.errors import Conflict, InvalidInput, NotFound, RateLimited
 from domain.ids import uuid_or_none
 from serve_app.identity.tokens import Principal
 from serve_app.orders.schemas import CheckoutRequest
+from serve_app.orders.soldout import SoldOutMemory
 from serve_app.services import Services
 from storage import cart as cart_sql
 from storage import identity_addresses
@@ -48,10 +49,10 @@ async def _cart_quantities(conn, principal: Principal) -> dict[str, int]:
     pairs = [(row["product_id"], row["quantity"]) for row in await cart_sql.cart_lines(conn, principal.user_id)]
     if not pairs:
         raise InvalidInput("The cart is empty: add items or send `items`.", code="empty_cart")
-    return _merge_items(pairs)
+    return merge_items(pairs)
 
 
-def _merge_items(pairs) -> dict[str, int]:
+def merge_items(pairs) -> dict[str, int]:
     """Quantities by normalized product id; an id that is not a UUID is an unknown product."""
     quantities: dict[str, int] = {}
     unknown = []
@@ -135,17 +136,20 @@ async def place_order(
 ) -> tuple[int, dict]:
     quantities = None  # from the cart, read in _place
     if body.items is not None:  # fast refusal first: no connection, no actor
-        quantities = _merge_items([(item.product_id, item.quantity) for item in body.items])
-        _refuse_if_sold_out(services, quantities)
+        quantities = merge_items([(item.product_id, item.quantity) for item in body.items])
+        if refusal := refusal_if_sold_out(services.sold_out, quantities):
+            raise refusal
     with services.sold_out.probe(quantities or ()):
         return await _place(services, principal, body, idempotency_key, quantities)
 
 
-def _refuse_if_sold_out(services: Services, quantities: dict[str, int]) -> None:
-    if gone := services.sold_out.sold_out(quantities):
-        raise Conflict("Some items are out of stock; nothing was reserved.", code="out_of_stock",
-                       details={"items": [{"product_id": pid, "requested": quantities[pid], "available": 0,
-                                           "reason": "out_of_stock"} for pid in gone]})
+def refusal_if_sold_out(sold_out: SoldOutMemory, quantities: dict[str, int]) -> Conflict | None:
+    """The 409 for products this replica remembers as sold out, if any (see soldout.py)."""
+    if gone := sold_out.sold_out(quantities):
+        return Conflict("Some items are out of stock; nothing was reserved.", code="out_of_stock",
+                        details={"items": [{"product_id": pid, "requested": quantities[pid], "available": 0,
+                                            "reason": "out_of_stock"} for pid in gone]})
+    return None
 
 
 async def _place(

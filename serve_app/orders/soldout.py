@@ -26,6 +26,10 @@ class SoldOutMemory:
     def remember(self, product_id: str) -> None:
         self._until[product_id] = time.monotonic() + self._ttl_s
 
+    def remembers_any(self) -> bool:
+        """Anything to refuse at all (a cheap first test for the gate)."""
+        return bool(self._until or self._probing)
+
     def sold_out(self, product_ids) -> list[str]:
         """The products to refuse now. A product whose memory faded is let through
         once (its caller becomes the probe, see `probe`) and refused meanwhile."""

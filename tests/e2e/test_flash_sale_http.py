@@ -147,3 +147,31 @@ async def test_http_checkouts_during_a_burst_get_429_with_retry_after(system):
     assert error["code"] == "busy" and int(busy[0].headers["retry-after"]) >= 1
     assert {r.status_code for r in responses} <= {201, 429}
     assert stock["available"] + stock["reserved"] + stock["sold"] == stock["received"]
+
+
+def _sold_out_refusals_counted(http) -> float:
+    for line in http.get("/metrics").text.splitlines():
+        if line.startswith("commerce_http_requests_total{") and 'route="/api/orders"' in line and 'status="409"' in line:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_once_sold_out_the_gate_answers_before_routing_and_the_rest_still_reaches_the_route(system, http):
+    product, owner = await product_with_owner(system, stock=1)
+    (_, first), (_, second) = await users_with_tokens(system, "shopper", 2)
+    assert buy(http, first, product).status_code == 201
+    by_actor = buy(http, second, product)  # the route asks the ProductActor: 0 left, remembered
+    assert by_actor.status_code == 409 and "order_id" in by_actor.json()["error"]["details"]
+    counted = _sold_out_refusals_counted(http)
+
+    by_gate = buy(http, second, product)
+    assert by_gate.status_code == 409, by_gate.text
+    error = by_gate.json()["error"]
+    assert error["code"] == "out_of_stock" and "order_id" not in error["details"]  # no order was opened
+    assert error["request_id"] == by_gate.headers["X-Request-ID"]
+    assert _sold_out_refusals_counted(http) == counted + 1  # logged and counted under the route
+
+    # What the gate is not sure of goes on to the route: its 401 and 403, not a 409.
+    no_token = http.post("/api/orders", json={"items": [{"product_id": product, "quantity": 1}]})
+    assert no_token.status_code == 401
+    assert buy(http, owner, product).status_code == 403

@@ -110,3 +110,30 @@ def test_expired_and_missing_claims(tmp_path):
     with pytest.raises(Unauthenticated) as caught:
         tokens.verify(jwt.encode(without_jti, SECRET, algorithm="HS256"))
     assert caught.value.code == "invalid_token"
+
+
+def test_a_verified_token_is_remembered_but_still_expires(tmp_path, monkeypatch):
+    tokens = TokenService(Settings(state_dir=tmp_path, jwt_secret=SECRET))
+    token = tokens.issue("u", "shopper")
+    first = tokens.verify(token)
+    decodes = []
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: decodes.append(a) or pytest.fail("decoded again"))
+    assert tokens.verify(token) == first and decodes == []  # from memory: no signature check
+    monkeypatch.undo()
+    with pytest.raises(Unauthenticated):  # a different string is never served from memory
+        tokens.verify(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
+    monkeypatch.setattr(time, "time", lambda: first.expires_at)  # PyJWT: expired once exp <= now
+    with pytest.raises(Unauthenticated) as caught:
+        tokens.verify(token)
+    assert caught.value.code == "token_expired"
+
+
+def test_remembered_tokens_are_bounded(tmp_path, monkeypatch):
+    from serve_app.identity import tokens as module
+
+    monkeypatch.setattr(module, "VERIFIED_CACHE_MAX", 3)
+    tokens = TokenService(Settings(state_dir=tmp_path, jwt_secret=SECRET))
+    issued = [tokens.issue(f"u{i}", "shopper") for i in range(5)]
+    for token in issued:
+        tokens.verify(token)
+    assert list(tokens._verified) == issued[2:]  # the oldest went first

@@ -1,0 +1,126 @@
+"""The sold-out gate: a flash sale's refusals answered before FastAPI's routing.
+
+Once a product has sold out, almost every checkout of a flash sale asks for
+it, and the answer is the replica's sold-out memory (`soldout.py`): a 409
+that touches no database and no actor. Routing, dependency solving and body
+validation then cost more than the answer itself, so this plain ASGI
+middleware answers such a checkout first, with exactly what the route would
+answer: the same rules, in the same order, and the same error body.
+
+It only ever answers the one case it is sure of; anything else (no or bad
+token, another role, a revocation it cannot decide from memory, an invalid or
+cart checkout, a product not remembered as sold out, an oversized or chunked
+body) goes on to the route unchanged, with the body it read replayed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from domain.errors import DomainError
+from serve_app.errors import domain_error_response
+from serve_app.orders.checkout import refusal_if_sold_out, merge_items
+from serve_app.orders.schemas import CheckoutRequest
+
+PATH = "/api/orders"
+# A checkout of a few lines is a few hundred bytes; bigger bodies take the route.
+MAX_BODY_BYTES = 16 * 1024
+IDEMPOTENCY_KEY_MAX = 200  # the route's Header(max_length=...)
+
+
+@dataclass(frozen=True)
+class RouteLabel:
+    """What the access log and metrics read from `scope["route"]` (its path template)."""
+
+    path: str
+
+
+ROUTE = RouteLabel(PATH)
+
+
+class SoldOutGate:
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
+            await self.app(scope, receive, send)
+            return
+        services = scope["app"].state.services
+        if not services.sold_out.remembers_any():
+            await self.app(scope, receive, send)
+            return
+        headers = _headers(scope)
+        body, received = await _read_small_body(headers, receive)
+        refusal = body is not None and _refusal(services, headers, body)
+        if not refusal:
+            await self.app(scope, _replaying(received, receive), send)
+            return
+        scope["route"] = ROUTE
+        await domain_error_response(refusal)(scope, receive, send)
+
+
+def _refusal(services, headers: dict[bytes, bytes], body: bytes) -> DomainError | None:
+    """The route's checks, in its order; None whenever the route must decide."""
+    scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    try:
+        principal = services.tokens.verify(token.strip())
+    except DomainError:
+        return None
+    if principal.role != "shopper" or services.revocations.verdict(principal) is not True:
+        return None
+    key = headers.get(b"idempotency-key")
+    if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX:
+        return None
+    try:
+        request = CheckoutRequest.model_validate_json(body)
+    except ValidationError:
+        return None
+    if request.items is None:
+        return None
+    try:
+        quantities = merge_items([(item.product_id, item.quantity) for item in request.items])
+    except DomainError:
+        return None
+    return refusal_if_sold_out(services.sold_out, quantities)
+
+
+def _headers(scope: Scope) -> dict[bytes, bytes]:
+    return {name: value for name, value in scope["headers"]}
+
+
+async def _read_small_body(headers: dict[bytes, bytes], receive: Receive) -> tuple[bytes | None, list[Message]]:
+    """The whole body if Content-Length says it is small; else (None, []) and nothing is read."""
+    try:
+        length = int(headers.get(b"content-length", b""))
+    except ValueError:
+        return None, []
+    if not 0 < length <= MAX_BODY_BYTES:
+        return None, []
+    received: list[Message] = []
+    chunks = []
+    while True:
+        message = await receive()
+        received.append(message)
+        if message["type"] != "http.request":  # the client went away: let the route see it
+            return None, received
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks), received
+
+
+def _replaying(received: list[Message], receive: Receive) -> Receive:
+    """`receive` for the route: first what the gate already read, then the rest."""
+    pending = list(received)
+
+    async def receive_again() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return receive_again
