@@ -36,9 +36,11 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from domain.errors import Unauthenticated
@@ -70,11 +72,16 @@ class Revocations:
     def __init__(
         self, pool: AsyncConnectionPool, *, poll_interval_s: float = POLL_INTERVAL_S,
         stale_after_s: float = STALE_AFTER_S, overlap_s: float = OVERLAP_S, max_entries: int = MAX_ENTRIES,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.monotonic, poll_dsn: str | None = None,
     ):
         if not 0 < poll_interval_s < stale_after_s:
             raise ValueError("memory must go stale after more than one poll interval")
         self._pool = pool
+        # With a DSN the poll keeps a connection of its own: in a flash sale the
+        # replica's pool is saturated by checkouts, and a poll queued behind them
+        # let memory go stale, which sent every request to the database.
+        self._poll_dsn = poll_dsn
+        self._poll_conn: psycopg.AsyncConnection | None = None
         self._poll_interval_s = poll_interval_s
         self._stale_after_s = stale_after_s
         self._overlap = timedelta(seconds=overlap_s)
@@ -135,10 +142,13 @@ class Revocations:
                 await task
             except asyncio.CancelledError:
                 pass
+        if self._poll_conn is not None:
+            await self._poll_conn.close()
+            self._poll_conn = None
 
     async def poll(self) -> None:
         """One poll: apply the revisions since the previous one to the users already known."""
-        async with self._pool.connection(timeout=self._stale_after_s) as conn:
+        async with self._poll_connection() as conn:
             # Timed from the query, not from waiting for a connection: what the
             # query reads is the database as of (after) this moment.
             started = self._clock()
@@ -152,6 +162,22 @@ class Revocations:
                 self.known[revision.user_id] = revision.state
         self._since = db_now - self._overlap
         self._fresh_until = started + self._stale_after_s
+
+    @asynccontextmanager
+    async def _poll_connection(self) -> AsyncIterator[psycopg.AsyncConnection]:
+        if self._poll_dsn is None:
+            async with self._pool.connection(timeout=self._stale_after_s) as conn:
+                yield conn
+            return
+        if self._poll_conn is None or self._poll_conn.closed:
+            self._poll_conn = await psycopg.AsyncConnection.connect(
+                self._poll_dsn, autocommit=True, connect_timeout=max(1, int(self._stale_after_s)))
+        try:
+            yield self._poll_conn
+        except Exception:
+            await self._poll_conn.close()  # reconnect on the next poll
+            self._poll_conn = None
+            raise
 
     async def _poll_forever(self) -> None:
         failing = False

@@ -37,7 +37,7 @@ def build_identity(
         max_per_client=CLIENT_LIMIT_FACTOR * settings.login_max_failures,
         window_s=settings.login_failure_window_s,
     )
-    revocations = Revocations(pool)
+    revocations = Revocations(pool, poll_dsn=settings.database_url)
     return Identity(
         auth=IdentityService(pool, tokens, passwords, throttle, refresh_ttl_s=settings.refresh_token_ttl_s),
         profiles=ProfileService(pool, passwords, throttle, revocations),

@@ -185,3 +185,24 @@ async def test_migration_0012_stamps_every_revocation(pool):
     assert found[erased] == users.TokenState(1, True)
     assert rehashed not in found
     assert now >= max(r.revised_at for r in revisions) > since
+
+
+async def test_with_a_dsn_the_poll_has_its_own_connection_and_survives_a_saturated_pool(system, tokens):
+    small = await open_pool(system.settings.database_url, max_size=1, name="test-revocation-small")
+    try:
+        user_id = await new_user(small)
+        old = principal(tokens, user_id)
+        revocations = Revocations(small, poll_interval_s=0.05, stale_after_s=0.5,
+                                  poll_dsn=system.settings.database_url)
+        await revocations.poll()
+        await revocations.ensure_not_revoked(old)  # known
+        async with small.connection() as held:  # every pooled connection busy (checkouts in a rush)
+            await revocations.poll()  # would wait for the pool and time out without its own connection
+            assert revocations.verdict(old) is True
+            await users.set_password_hash(held, user_id, "$argon2id$elsewhere", revoke_tokens=True)
+            await held.commit()
+            await revocations.poll()
+            assert revocations.verdict(old) is False
+        await revocations.close()
+    finally:
+        await small.close()
