@@ -2,9 +2,10 @@
 
 `append_events` never commits: the state change and its events commit or roll
 back together (DESIGN.md invariant 4). A NOTIFY wakes the relay at commit.
-Three statements whatever the number of events (a group commit may carry
-hundreds): one reserves every aggregate's sequence numbers, one inserts every
-row (as one JSON document, see storage/records.py), one notifies.
+One statement whatever the number of events (a group commit may carry
+hundreds): data-modifying CTEs reserve every aggregate's sequence numbers and
+insert every row (sent as one JSON document, see storage/records.py), and
+`pg_notify` wakes the relay at commit.
 """
 
 from __future__ import annotations
@@ -27,36 +28,34 @@ async def append_events(conn: AsyncConnection, events: Iterable[NewEvent]) -> in
         by_aggregate[(event.aggregate_type, event.aggregate_id)].append(event)
     if not by_aggregate:
         return 0
-    keys = list(by_aggregate)
-    cur = await conn.execute(
-        """INSERT INTO aggregate_sequences (aggregate_type, aggregate_id, last_sequence)
-           SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[])
-           ON CONFLICT (aggregate_type, aggregate_id)
-           DO UPDATE SET last_sequence = aggregate_sequences.last_sequence + EXCLUDED.last_sequence
-           RETURNING aggregate_type, aggregate_id, last_sequence""",
-        ([t for t, _ in keys], [a for _, a in keys], [len(by_aggregate[k]) for k in keys]),
-    )
-    last_by_key = {(_col(row, 0), _col(row, 1)): _col(row, 2) for row in await cur.fetchall()}
-    rows = []
-    for key, batch in by_aggregate.items():
-        first = last_by_key[key] - len(batch) + 1
-        for offset, event in enumerate(batch):
-            rows.append({
-                "id": event.id, "type": event.type, "aggregate_type": key[0], "aggregate_id": key[1],
-                "sequence": first + offset, "occurred_at": event.occurred_at,
-                "correlation_id": event.correlation_id, "data": event.data,
-            })
+    rows = [
+        {"id": event.id, "type": event.type, "aggregate_type": key[0], "aggregate_id": key[1],
+         "ordinal": ordinal, "occurred_at": event.occurred_at, "correlation_id": event.correlation_id,
+         "data": event.data}
+        for key, batch in by_aggregate.items() for ordinal, event in enumerate(batch, start=1)
+    ]
+    # Each aggregate reserves its next `n` sequence numbers; its events take them in order.
     await conn.execute(
-        """INSERT INTO outbox (id, type, aggregate_type, aggregate_id, sequence, occurred_at, correlation_id, data)
-           SELECT * FROM json_to_recordset(%s::json) AS e(
-               id uuid, type text, aggregate_type text, aggregate_id text, sequence bigint,
-               occurred_at timestamptz, correlation_id text, data jsonb)""",
+        f"""WITH e AS (
+                SELECT * FROM json_to_recordset(%s::json) AS e(
+                    id uuid, type text, aggregate_type text, aggregate_id text, ordinal bigint,
+                    occurred_at timestamptz, correlation_id text, data jsonb)),
+            counts AS (SELECT aggregate_type, aggregate_id, count(*) AS n FROM e GROUP BY 1, 2),
+            reserved AS (
+                INSERT INTO aggregate_sequences (aggregate_type, aggregate_id, last_sequence)
+                SELECT aggregate_type, aggregate_id, n FROM counts
+                ON CONFLICT (aggregate_type, aggregate_id)
+                DO UPDATE SET last_sequence = aggregate_sequences.last_sequence + EXCLUDED.last_sequence
+                RETURNING aggregate_type, aggregate_id, last_sequence),
+            written AS (
+                INSERT INTO outbox (id, type, aggregate_type, aggregate_id, sequence, occurred_at,
+                                    correlation_id, data)
+                SELECT e.id, e.type, e.aggregate_type, e.aggregate_id,
+                       r.last_sequence - c.n + e.ordinal, e.occurred_at, e.correlation_id, e.data
+                  FROM e JOIN counts c USING (aggregate_type, aggregate_id)
+                         JOIN reserved r USING (aggregate_type, aggregate_id)
+                RETURNING 1)
+           SELECT (SELECT count(*) FROM written), pg_notify('{NOTIFY_CHANNEL}', '')""",
         (json_rows(rows),),
     )
-    await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
     return len(rows)
-
-
-def _col(row, index: int):
-    # Works whatever row factory the caller's connection uses.
-    return list(row.values())[index] if isinstance(row, dict) else row[index]

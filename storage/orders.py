@@ -4,9 +4,11 @@ version-checked); the API reads them."""
 from __future__ import annotations
 
 from psycopg import AsyncConnection
+from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
 from storage.fencing import fenced_or_stale
+from storage.records import json_rows
 
 ORDER_COLUMNS = """o.id, o.user_id, o.status, o.stock_state, o.currency, o.subtotal_amount, o.shipping_amount,
     o.total_amount, o.shipping_address, o.expires_at, o.short_items, o.cancel_reason, o.refund_requested,
@@ -30,31 +32,36 @@ async def load_lines(conn: AsyncConnection, order_ids: list, seller_id: str | No
     )).fetchall()
 
 
+# The order and its lines in one statement, only if the writer's epoch is current.
+_INSERT_ORDER = """
+    WITH o AS (
+        INSERT INTO orders (id, user_id, status, stock_state, currency, subtotal_amount, shipping_amount,
+                            total_amount, shipping_address, request_hash, version, created_at)
+        SELECT %(id)s, %(user_id)s, %(status)s, %(stock_state)s, %(currency)s, %(subtotal)s, %(shipping)s,
+               %(total)s, %(address)s, %(request_hash)s, %(version)s, %(created_at)s
+         WHERE (SELECT epoch FROM shard_epochs WHERE shard_id = %(shard_id)s) = %(epoch)s
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id),
+    l AS (
+        INSERT INTO order_lines (order_id, line_no, product_id, seller_id, sku, name, quantity, unit_price_amount)
+        SELECT o.id, l.line_no, l.product_id, l.seller_id, l.sku, l.name, l.quantity, l.unit_price
+          FROM o, json_to_recordset(%(lines)s::json) AS l(
+               line_no int, product_id uuid, seller_id uuid, sku text, name text, quantity int, unit_price bigint))
+    SELECT count(*) FROM o"""
+
+
 async def insert_order(conn: AsyncConnection, order: dict, lines: list[dict], *, shard_id: int, epoch: int) -> str | None:
-    """Insert a new order if our epoch is current; None on success, else "fenced" or "stale"."""
-    cur = await conn.execute(
-        """INSERT INTO orders (id, user_id, status, stock_state, currency, subtotal_amount, shipping_amount,
-                               total_amount, shipping_address, request_hash, version, created_at)
-           SELECT %(id)s, %(user_id)s, %(status)s, %(stock_state)s, %(currency)s, %(subtotal)s, %(shipping)s,
-                  %(total)s, %(address)s, %(request_hash)s, %(version)s, %(created_at)s
-            WHERE (SELECT epoch FROM shard_epochs WHERE shard_id = %(shard_id)s) = %(epoch)s
-           ON CONFLICT (id) DO NOTHING""",
-        {**order, "address": Jsonb(order["address"]) if order["address"] is not None else None,
-         "shard_id": shard_id, "epoch": epoch},
-    )
-    if cur.rowcount != 1:
+    """Insert a new order and its lines if our epoch is current; None on success, else "fenced" or "stale"."""
+    params = {
+        **order, "address": Jsonb(order["address"]) if order["address"] is not None else None,
+        "shard_id": shard_id, "epoch": epoch,
+        "lines": json_rows([{**line, "line_no": n} for n, line in enumerate(lines, start=1)]),
+    }
+    async with conn.cursor(row_factory=tuple_row) as cur:
+        await cur.execute(_INSERT_ORDER, params)
+        (inserted,) = await cur.fetchone()
+    if inserted != 1:
         return await fenced_or_stale(conn, shard_id, epoch)
-    await conn.execute(
-        """INSERT INTO order_lines (order_id, line_no, product_id, seller_id, sku, name, quantity, unit_price_amount)
-           SELECT %s, line_no, product_id, seller_id, sku, name, quantity, unit_price
-             FROM unnest(%s::int[], %s::uuid[], %s::uuid[], %s::text[], %s::text[], %s::int[], %s::bigint[])
-                  AS l(line_no, product_id, seller_id, sku, name, quantity, unit_price)""",
-        (
-            order["id"], list(range(1, len(lines) + 1)),
-            [l["product_id"] for l in lines], [l["seller_id"] for l in lines], [l["sku"] for l in lines],
-            [l["name"] for l in lines], [l["quantity"] for l in lines], [l["unit_price"] for l in lines],
-        ),
-    )
     return None
 
 
