@@ -19,7 +19,7 @@ from pydantic import (
 
 from domain.money import MAX_AMOUNT, Money
 from serve_app.catalog.currencies import ISO_4217
-from serve_app.catalog.cursor import MAX_CURSOR_LENGTH
+from serve_app.pagination import MAX_CURSOR_LENGTH
 
 MAX_STOCK = 1_000_000
 MAX_BULK_ITEMS = 100

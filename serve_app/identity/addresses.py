@@ -1,26 +1,25 @@
 """The signed-in user's shipping addresses (at most MAX_ADDRESSES each).
 
-Lists use keyset pagination on (created_at, id); the cursor is opaque to
-clients. Ownership: routes load an address through `serve_app.auth.owned`
+Lists use keyset pagination on (created_at, id) with the API's opaque cursors
+(`serve_app/pagination.py`). Ownership: routes load an address through `serve_app.auth.owned`
 (another user's address is 404), and every write is scoped by user id too.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
-from datetime import datetime
 
 from psycopg_pool import AsyncConnectionPool
 
-from domain.errors import Conflict, InvalidInput, NotFound
+from domain.errors import Conflict, NotFound
 from serve_app.auth import Owned
 from serve_app.identity.schemas import AddressCreate, AddressPage, AddressPublic, AddressUpdate
 from serve_app.identity.tokens import Principal
+from serve_app.pagination import aware_datetime, decode_cursor, encode_cursor, split_page, uuid_id
 from storage import identity_addresses as sql
 
 MAX_ADDRESSES = 50
+CURSOR_SCOPE = "addresses"
 
 
 class AddressBook:
@@ -37,12 +36,11 @@ class AddressBook:
         return Owned(owner_id=row["user_id"], resource=AddressPublic.of(row)) if row else None
 
     async def page(self, principal: Principal, limit: int, cursor: str | None) -> AddressPage:
-        after = decode_cursor(cursor) if cursor else None
+        after = decode_cursor(cursor, CURSOR_SCOPE, (aware_datetime, uuid_id)) if cursor else None
         async with self._pool.connection() as conn:
-            rows = await sql.page(conn, _user(principal), limit + 1, after)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None
+            rows, last = split_page(await sql.page(conn, _user(principal), limit + 1, after), limit)
+        next_cursor = (encode_cursor(CURSOR_SCOPE, [last["created_at"].isoformat(), str(last["id"])])
+                       if last else None)
         return AddressPage(items=[AddressPublic.of(r) for r in rows], next_cursor=next_cursor)
 
     async def add(self, principal: Principal, request: AddressCreate) -> AddressPublic:
@@ -69,19 +67,6 @@ class AddressBook:
         async with self._pool.connection() as conn:
             if not await sql.delete(conn, _user(principal), uuid.UUID(address_id)):
                 raise NotFound("No such address.")
-
-
-def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{row_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created_at, row_id = raw.split("|")
-        return datetime.fromisoformat(created_at), uuid.UUID(row_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput("The cursor is not valid.", code="invalid_cursor") from None
 
 
 def _uuid(value: str) -> uuid.UUID | None:

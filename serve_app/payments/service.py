@@ -19,7 +19,7 @@ from actors.payments.state import PaymentStatus, check_payable, money, refund_am
 from domain.errors import Conflict, InvalidInput, NotFound, Unavailable
 from events.envelope import NewEvent
 from events.outbox import append_events
-from serve_app.catalog.cursor import aware_datetime, decode_cursor, encode_cursor, split_page, uuid_id
+from serve_app.pagination import aware_datetime, decode_cursor, encode_cursor, split_page, uuid_id
 from serve_app.identity.tokens import Principal
 from serve_app.payments.gateway import GatewayTransient, PaymentRefused
 from serve_app.payments.schemas import PaymentCreate, RefundCreate

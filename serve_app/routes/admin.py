@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from domain.errors import Conflict, NotFound
 from events import admin as ops
 from serve_app.auth import require_roles
-from serve_app.catalog.cursor import bigint, decode_cursor, encode_cursor, split_page
+from serve_app.pagination import bigint, decode_cursor, encode_cursor, split_page
 from serve_app.services import Services, get_services
 
 router = APIRouter(tags=["operations"], dependencies=[Depends(require_roles("admin"))])

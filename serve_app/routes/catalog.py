@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from domain.errors import DomainError, InvalidInput
 from serve_app.auth import require_roles
-from serve_app.catalog.cursor import MAX_CURSOR_LENGTH
+from serve_app.pagination import MAX_CURSOR_LENGTH
 from serve_app.catalog.etag import etag_for, parse_if_match
 from serve_app.catalog.schemas import (
     BulkCreate, BulkCreated, BulkFailed, BulkResults, CategoryCreate, CategoryPage, CategoryPublic, ItemError,

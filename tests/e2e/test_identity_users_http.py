@@ -100,7 +100,7 @@ def test_addresses_crud_and_pagination(http):
     ids = [a["id"] for a in first["items"] + rest["items"]]
     assert ids[0] == address["id"] and len(set(ids)) == 3
     assert_error_body(http.get("/api/users/me/addresses", params={"cursor": "garbage!"}, headers=bearer(session)),
-                      422, "invalid_cursor")
+                      400, "invalid_cursor")
 
     path = f"/api/users/me/addresses/{address['id']}"
     patched = http.patch(path, headers=bearer(session), json={"line2": "Flat 3", "country": "IE"})

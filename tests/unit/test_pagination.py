@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from serve_app.catalog.cursor import (
+from serve_app.pagination import (
     MAX_CURSOR_LENGTH, InvalidCursor, decode_cursor, encode_cursor, split_page, uuid_id,
 )
 from serve_app.catalog.service import _KEY_PARSERS
