@@ -24,7 +24,7 @@ from actors.orders.entity import state_from_rows
 from actors.orders.model import Line, Open, Totals, lines_from_public
 from domain.errors import Conflict, InvalidInput, NotFound, RateLimited
 from domain.ids import uuid_or_none
-from serve_app.identity.tokens import Principal
+from serve_app.identity.tokens import Principal, Role
 from serve_app.orders.schemas import CheckoutRequest
 from serve_app.orders.soldout import SoldOutMemory
 from serve_app.services import Services
@@ -32,6 +32,8 @@ from storage import cart as cart_sql
 from storage import identity_addresses
 from storage import orders as sql
 
+# Who may check out (the route's dependency and the sold-out gate both ask this).
+CHECKOUT_ROLES: tuple[Role, ...] = ("shopper",)
 ORDER_KEY_NAMESPACE = uuid.UUID("6f1d3c1e-5a43-4d67-9d0e-8c2b7f4a9e10")
 ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
 

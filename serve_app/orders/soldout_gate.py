@@ -22,13 +22,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.errors import DomainError
 from serve_app.errors import domain_error_response
-from serve_app.orders.checkout import refusal_if_sold_out, merge_items
+from serve_app.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH
+from serve_app.orders.checkout import CHECKOUT_ROLES, merge_items, refusal_if_sold_out
 from serve_app.orders.schemas import CheckoutRequest
 
 PATH = "/api/orders"
 # A checkout of a few lines is a few hundred bytes; bigger bodies take the route.
 MAX_BODY_BYTES = 16 * 1024
-IDEMPOTENCY_KEY_MAX = 200  # the route's Header(max_length=...)
 
 
 @dataclass(frozen=True)
@@ -72,10 +72,10 @@ def _refusal(services, headers: dict[bytes, bytes], body: bytes) -> DomainError 
         principal = services.tokens.verify(token.strip())
     except DomainError:
         return None
-    if principal.role != "shopper" or services.revocations.verdict(principal) is not True:
+    if principal.role not in CHECKOUT_ROLES or services.revocations.verdict(principal) is not True:
         return None
     key = headers.get(b"idempotency-key")
-    if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX:
+    if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX_LENGTH:
         return None
     try:
         request = CheckoutRequest.model_validate_json(body)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Body, Depends, Header, Query
+from fastapi import APIRouter, Body, Depends, Query
 from starlette.responses import JSONResponse
 
 from actors.orders.model import Cancel
 from serve_app.auth import current_principal, require_roles
+from serve_app.idempotency import IdempotencyKey
 from serve_app.identity.tokens import Principal
 from serve_app.orders import queries
-from serve_app.orders.checkout import place_order
+from serve_app.orders.checkout import CHECKOUT_ROLES, place_order
 from serve_app.orders.schemas import CancelRequest, CheckoutRequest
 from serve_app.services import Services, get_services
 
@@ -19,8 +20,8 @@ router = APIRouter(tags=["orders"])
 @router.post("/api/orders", status_code=201, summary="Check out the cart or explicit items")
 async def create_order(
     body: CheckoutRequest, services: Services = Depends(get_services),
-    principal: Principal = Depends(require_roles("shopper")),
-    idempotency_key: str | None = Header(default=None, min_length=1, max_length=200),
+    principal: Principal = Depends(require_roles(*CHECKOUT_ROLES)),
+    idempotency_key: str | None = IdempotencyKey,
 ):
     """201 with the order in AWAITING_PAYMENT; 409 `out_of_stock` listing the short items
     (nothing stays reserved). The same `Idempotency-Key` and body return the first result."""

@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse
 
 from domain.errors import Unavailable
 from serve_app.auth import current_principal, require_roles
+from serve_app.idempotency import IdempotencyKey
 from serve_app.identity.tokens import Principal
 from serve_app.payments import service, webhooks
 from serve_app.payments.schemas import MAX_WAIT_S, PaymentCreate, PaymentPage, PaymentPublic, RefundCreate
@@ -14,7 +15,6 @@ from serve_app.payments.wiring import PaymentsContext, get_payments
 
 router = APIRouter(tags=["payments"])
 
-IdempotencyKey = Header(default=None, min_length=1, max_length=200)
 
 
 @router.post("/api/payments", status_code=201, response_model=PaymentPublic,
