@@ -14,14 +14,22 @@ import binascii
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
+from fastapi import Query
 
 from domain.errors import DomainError
 
 # Far above any real cursor; refuses absurd input before decoding it.
 MAX_CURSOR_LENGTH = 512
+MAX_PAGE_SIZE = 100
+
+# Every listing's `?limit=` and `?cursor=` (API.md "Lists"). The cursor has no
+# query-level bound on purpose: `decode_cursor` refuses a long one like any
+# other bad cursor, so every listing answers it with the same 400.
+PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+PageCursor = Annotated[str | None, Query()]
 
 
 class InvalidCursor(DomainError):

@@ -19,7 +19,7 @@ from pydantic import (
 
 from domain.money import MAX_AMOUNT, Money
 from serve_app.catalog.currencies import ISO_4217
-from serve_app.pagination import MAX_CURSOR_LENGTH
+from serve_app.pagination import MAX_PAGE_SIZE
 
 MAX_STOCK = 1_000_000
 MAX_BULK_ITEMS = 100
@@ -167,8 +167,8 @@ class ProductQuery(BaseModel):
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
     seller_id: UUID | None = None
     sort: ProductSort = "newest"
-    limit: int = Field(20, ge=1, le=100)
-    cursor: str | None = Field(None, max_length=MAX_CURSOR_LENGTH)
+    limit: int = Field(20, ge=1, le=MAX_PAGE_SIZE)
+    cursor: str | None = None  # bounded by decode_cursor: a long one is a 400 invalid_cursor
 
     @model_validator(mode="after")
     def _price_range(self) -> ProductQuery:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from domain.errors import Conflict, NotFound
 from events import admin as ops
 from serve_app.auth import require_roles
-from serve_app.pagination import bigint, decode_cursor, encode_cursor, split_page
+from serve_app.pagination import PageCursor, PageLimit, bigint, decode_cursor, encode_cursor, split_page
 from serve_app.services import Services, get_services
 
 router = APIRouter(tags=["operations"], dependencies=[Depends(require_roles("admin"))])
@@ -21,8 +21,8 @@ async def events(
     type: str | None = Query(default=None, max_length=64),
     aggregate_id: str | None = Query(default=None, max_length=128),
     since: datetime | None = Query(default=None, description="RFC 3339 time"),
-    limit: int = Query(default=20, ge=1, le=100),
-    cursor: str | None = Query(default=None, max_length=512),
+    limit: PageLimit = 20,
+    cursor: PageCursor = None,
 ):
     after = decode_cursor(cursor, "events", (bigint,))[0] if cursor else None
     async with services.pool.connection() as conn:
@@ -38,7 +38,7 @@ async def events(
 @router.get("/api/admin/dead-letters", summary="Events a consumer gave up on")
 async def dead_letters(
     services: Services = Depends(get_services), include_retried: bool = False,
-    limit: int = Query(default=20, ge=1, le=100), cursor: str | None = Query(default=None, max_length=512),
+    limit: PageLimit = 20, cursor: PageCursor = None,
 ):
     after = decode_cursor(cursor, "dead-letters", (bigint,))[0] if cursor else None
     async with services.pool.connection() as conn:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from domain.errors import DomainError, InvalidInput
 from serve_app.auth import require_roles
-from serve_app.pagination import MAX_CURSOR_LENGTH
+from serve_app.pagination import PageCursor, PageLimit
 from serve_app.catalog.etag import etag_for, parse_if_match
 from serve_app.catalog.schemas import (
     BulkCreate, BulkCreated, BulkFailed, BulkResults, CategoryCreate, CategoryPage, CategoryPublic, ItemError,
@@ -48,8 +48,8 @@ def _with_etag(response: Response, product: ProductPublic) -> ProductPublic:
 @router.get("/categories", response_model=CategoryPage, summary="List categories by slug")
 async def list_categories(
     catalog: Catalog,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
+    limit: PageLimit = 20,
+    cursor: PageCursor = None,
 ) -> CategoryPage:
     return await catalog.list_categories(limit=limit, cursor=cursor)
 

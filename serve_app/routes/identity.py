@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from serve_app.auth import current_principal, owned
 from serve_app.identity.schemas import (
@@ -12,6 +12,7 @@ from serve_app.identity.schemas import (
 from serve_app.identity.service import Session
 from serve_app.identity.tokens import Principal
 from serve_app.identity.wiring import Identity
+from serve_app.pagination import PageCursor, PageLimit
 
 router = APIRouter(tags=["identity"])
 
@@ -95,7 +96,7 @@ async def delete_me(principal: Principal = Depends(current_principal), ids: Iden
 
 @router.get("/api/users/me/addresses", response_model=AddressPage, summary="My addresses")
 async def list_addresses(
-    limit: int = Query(20, ge=1, le=100), cursor: str | None = Query(None, max_length=200),
+    limit: PageLimit = 20, cursor: PageCursor = None,
     principal: Principal = Depends(current_principal), ids: Identity = Depends(identity),
 ):
     return await ids.addresses.page(principal, limit, cursor)

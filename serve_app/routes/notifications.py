@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 
 from serve_app.auth import current_principal
 from serve_app.identity.tokens import Principal
 from serve_app.notifications.queries import my_notifications
+from serve_app.pagination import PageCursor, PageLimit
 from serve_app.services import Services, get_services
 
 router = APIRouter(tags=["notifications"])
@@ -17,6 +18,6 @@ router = APIRouter(tags=["notifications"])
                         "`sent`, `failed`, or `skipped` (with `skip_reason`, e.g. `opted_out`).")
 async def list_my_notifications(
     services: Services = Depends(get_services), principal: Principal = Depends(current_principal),
-    limit: int = Query(default=20, ge=1, le=100), cursor: str | None = Query(default=None, max_length=512),
+    limit: PageLimit = 20, cursor: PageCursor = None,
 ):
     return await my_notifications(services, principal, cursor=cursor or None, limit=limit)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends
 from starlette.responses import JSONResponse
 
 from actors.orders.model import Cancel
@@ -12,6 +12,7 @@ from serve_app.identity.tokens import Principal
 from serve_app.orders import queries
 from serve_app.orders.checkout import CHECKOUT_ROLES, place_order
 from serve_app.orders.schemas import CancelRequest, CheckoutRequest
+from serve_app.pagination import PageCursor, PageLimit
 from serve_app.services import Services, get_services
 
 router = APIRouter(tags=["orders"])
@@ -32,7 +33,7 @@ async def create_order(
 @router.get("/api/orders", summary="Shoppers: own orders; sellers: orders with their products; admins: all")
 async def list_orders(
     services: Services = Depends(get_services), principal: Principal = Depends(current_principal),
-    limit: int = Query(default=20, ge=1, le=100), cursor: str | None = Query(default=None, max_length=512),
+    limit: PageLimit = 20, cursor: PageCursor = None,
 ):
     return await queries.list_orders(services, principal, cursor=cursor or None, limit=limit)
 

@@ -9,6 +9,7 @@ from domain.errors import Unavailable
 from serve_app.auth import current_principal, require_roles
 from serve_app.idempotency import IdempotencyKey
 from serve_app.identity.tokens import Principal
+from serve_app.pagination import PageCursor, PageLimit
 from serve_app.payments import service, webhooks
 from serve_app.payments.schemas import MAX_WAIT_S, PaymentCreate, PaymentPage, PaymentPublic, RefundCreate
 from serve_app.payments.wiring import PaymentsContext, get_payments
@@ -41,7 +42,7 @@ async def get_payment(payment_id: str, payments: PaymentsContext = Depends(get_p
 @router.get("/api/orders/{order_id}/payments", response_model=PaymentPage, summary="An order's payments (owner or admin)")
 async def order_payments(
     order_id: str, payments: PaymentsContext = Depends(get_payments), principal: Principal = Depends(current_principal),
-    limit: int = Query(default=20, ge=1, le=100), cursor: str | None = Query(default=None, max_length=512),
+    limit: PageLimit = 20, cursor: PageCursor = None,
 ):
     return await service.list_for_order(payments, principal, order_id, cursor=cursor or None, limit=limit)
 

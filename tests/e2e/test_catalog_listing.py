@@ -179,6 +179,7 @@ def test_archived_products_are_never_listed(http, seller, category):
     ({"cursor": "eyJub3QiOiAiYSBsaXN0In0"}, 400, "invalid_cursor"),  # base64 of a JSON object
     ({"cursor": "W10"}, 400, "invalid_cursor"),                     # base64 of []
     ({"cursor": "=="}, 400, "invalid_cursor"),
+    ({"cursor": "A" * 600}, 400, "invalid_cursor"),  # too long: the same 400 as any other bad cursor
     ({"limit": 0}, 422, "validation_error"),
     ({"limit": 1000}, 422, "validation_error"),
     ({"limit": "many"}, 422, "validation_error"),
@@ -234,4 +235,5 @@ def test_categories_are_created_by_admins_and_listed_for_anyone(http, admin, sel
     for bad in ({"slug": "Upper Case", "name": "x"}, {"slug": "ok-slug"}, {"slug": f"x{unique}", "name": "x", "y": 1}):
         assert_error_body(http.post("/api/categories", json=bad, headers=admin.headers), 422, "validation_error")
     assert_error_body(http.get("/api/categories", params={"cursor": "nope"}), 400, "invalid_cursor")
+    assert_error_body(http.get("/api/categories", params={"cursor": "A" * 600}), 400, "invalid_cursor")
     assert_error_body(http.get("/api/categories", params={"limit": 0}), 422, "validation_error")

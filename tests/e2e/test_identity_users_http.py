@@ -101,6 +101,9 @@ def test_addresses_crud_and_pagination(http):
     assert ids[0] == address["id"] and len(set(ids)) == 3
     assert_error_body(http.get("/api/users/me/addresses", params={"cursor": "garbage!"}, headers=bearer(session)),
                       400, "invalid_cursor")
+    for long_cursor in ("A" * 300, "A" * 600):  # every listing answers a long cursor with the same 400
+        assert_error_body(http.get("/api/users/me/addresses", params={"cursor": long_cursor}, headers=bearer(session)),
+                          400, "invalid_cursor")
 
     path = f"/api/users/me/addresses/{address['id']}"
     patched = http.patch(path, headers=bearer(session), json={"line2": "Flat 3", "country": "IE"})

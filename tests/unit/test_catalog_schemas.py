@@ -102,7 +102,7 @@ def test_invalid_patches_are_refused(payload):
 @pytest.mark.parametrize("params", [
     {"limit": 0}, {"limit": 101}, {"limit": "ten"}, {"min_price": -1}, {"min_price": "1.5"},
     {"min_price": 10, "max_price": 5}, {"sort": "random"}, {"seller_id": "x"}, {"q": "a\x00b"},
-    {"category": "UPPER"}, {"cursor": "c" * 513}, {"max_price": 10**13},
+    {"category": "UPPER"}, {"max_price": 10**13},
 ])
 def test_invalid_listing_queries_are_refused(params):
     with pytest.raises(ValidationError):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from serve_app.pagination import (
-    MAX_CURSOR_LENGTH, InvalidCursor, decode_cursor, encode_cursor, split_page, uuid_id,
+    MAX_CURSOR_LENGTH, MAX_PAGE_SIZE, InvalidCursor, decode_cursor, encode_cursor, split_page, uuid_id,
 )
 from serve_app.catalog.service import _KEY_PARSERS
 from serve_app.errors import status_for
@@ -98,3 +98,22 @@ def test_split_page():
     assert split_page([1, 2, 3], 3) == ([1, 2, 3], None)
     assert split_page([1, 2, 3, 4], 3) == ([1, 2, 3], 3)
     assert split_page([], 3) == ([], None)
+
+
+def test_every_listing_takes_the_same_limit_and_cursor(tmp_path):
+    """One rule for `?limit=` and `?cursor=` on every listing: limit 1..100; the cursor
+    unbounded at the query level, so a long one is decode_cursor's 400, not a 422."""
+    from config import Settings
+    from serve_app.app import create_app
+
+    schema = create_app(Settings(state_dir=tmp_path, jwt_secret="k" * 40)).openapi()
+    listings = {}
+    for path, methods in schema["paths"].items():
+        params = {p["name"]: p["schema"] for p in methods.get("get", {}).get("parameters", []) if p["in"] == "query"}
+        if "cursor" in params:
+            listings[path] = params
+    assert {"/api/products", "/api/categories", "/api/orders", "/api/users/me/addresses"} <= set(listings)
+    for path, params in listings.items():
+        cursor_variants = params["cursor"].get("anyOf", [params["cursor"]])
+        assert all("maxLength" not in variant for variant in cursor_variants), path
+        assert (params["limit"].get("minimum"), params["limit"].get("maximum")) == (1, MAX_PAGE_SIZE), path
