@@ -173,7 +173,8 @@ def _bench_reservations(settings: Settings, args: argparse.Namespace) -> int:
         system.start_servers()
         system.start_ray()
         return reservations.main(
-            system.settings, concurrency=args.concurrency, count=args.count, duration_s=args.duration, skus=args.skus
+            system.settings, concurrency=args.concurrency, count=args.count, duration_s=args.duration, skus=args.skus,
+            rounds=args.rounds,
         )
     finally:
         system.stop()
@@ -216,10 +217,20 @@ def _bench_flash_sale(settings: Settings, args: argparse.Namespace) -> int:
         return flash_sale.main(system, flash_sale.Params(
             stock=args.stock, attempts=args.attempts, concurrency=args.concurrency, shoppers=args.shoppers,
             duration_s=args.duration, driver=args.driver, peer_workers=tuple(args.peer_workers),
-            peer_pool=args.peer_pool,
+            peer_pool=args.peer_pool, rounds=args.rounds,
         ))
     finally:
         system.stop()
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of at least 1, not {text!r}")
+    return value
 
 
 def _worker_counts(text: str) -> list[int]:
@@ -251,6 +262,8 @@ def parser() -> argparse.ArgumentParser:
     reservations.add_argument("--count", type=int, default=20_000, help="max reservations per run")
     reservations.add_argument("--duration", type=float, default=10.0, help="max seconds per run")
     reservations.add_argument("--skus", type=int, default=200, help="SKUs in the many-SKU runs")
+    reservations.add_argument("--rounds", type=_positive, default=1,
+                              help="repeat the two hot-SKU runs, interleaved; the headline is the median ratio")
     reservations.set_defaults(run=_bench_reservations)
     flash = bench.add_parser("flash-sale", help="checkouts/s: Serve ceiling vs plain peer vs this system")
     flash.add_argument("--stock", type=int, default=1000, help="units of the hot product (default %(default)s)")
@@ -263,6 +276,8 @@ def parser() -> argparse.ArgumentParser:
     flash.add_argument("--peer-workers", type=_worker_counts, default=[1, 2],
                        help="uvicorn worker counts to try for the peer; the best one counts (default 1,2)")
     flash.add_argument("--peer-pool", type=int, default=16, help="peer's connections per worker (default %(default)s)")
+    flash.add_argument("--rounds", type=_positive, default=1,
+                       help="repeat the three runs, interleaved; the headline is the median (default %(default)s)")
     flash.set_defaults(run=_bench_flash_sale)
     loadtest = commands.add_parser("loadtest", help="load tests against a running API, with an audit")
     scenarios = loadtest.add_subparsers(dest="loadtest", required=True)

@@ -9,6 +9,9 @@ against the Serve ceiling, in one run, on one machine, with one load generator.
 Each run makes `--attempts` requests from `--concurrency` clients (wrk when installed, else the
 load tester's async driver). A 409 out_of_stock is a served request: with 20,000 attempts on
 1,000 units most checkouts are. Every checkout run is audited (no oversell, no lost order).
+
+With `--rounds N` the three runs are repeated N times, interleaved (a, b, c, a, b, c, ...), and
+the headline figures are the medians of the rounds: on a shared machine one run proves little.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import statistics
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -45,6 +49,7 @@ class Params:
     driver: str = "auto"
     peer_workers: tuple[int, ...] = (1, 2)
     peer_pool: int = 16
+    rounds: int = 1
 
 
 def bench_settings(settings: Settings) -> Settings:
@@ -88,52 +93,83 @@ async def _audit_system(base_url: str, sale: Sale, row: Row, params: Params) -> 
     return checks, books_figures
 
 
-def run(system, params: Params) -> dict:
+@dataclass
+class Round:
+    ceiling: Row
+    peers: list[tuple[Row, list[Check]]]
+    best_peer: int  # index into peers
+    system: Row
+    system_checks: list[Check]
+    books: dict
+
+    @property
+    def peer(self) -> Row:
+        return self.peers[self.best_peer][0]
+
+    def figures(self) -> dict:
+        system_latency = {f"system_{p.replace('.', '')}_ms": self.system.latency_ms[p]
+                          for p in ("p50", "p90", "p99", "p99.9")}
+        return {"ceiling_rps": round(self.ceiling.rps, 1), "peer_rps": round(self.peer.rps, 1),
+                "system_rps": round(self.system.rps, 1), "ratio_vs_peer": _ratio(self.system.rps, self.peer.rps),
+                "ratio_vs_ceiling": _ratio(self.system.rps, self.ceiling.rps), **system_latency,
+                "peer_p99_ms": self.peer.latency_ms["p99"], "ceiling_p99_ms": self.ceiling.latency_ms["p99"],
+                **self.books}
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return round(a / b, 3) if b else None
+
+
+def _round(system, params: Params, load: Load, label: str) -> Round:
     dsn = system.settings.database_url
+    ceiling = load.get(f"{label}(a) Serve ceiling: GET /healthz", f"{system.base_url}/healthz", params.attempts)
+
+    secret = peer.new_secret()
+    peer_tokens = peer.tokens(secret, params.shoppers)
+    peers: list[tuple[Row, list[Check]]] = []
+    for workers in params.peer_workers:
+        product = asyncio.run(peer.new_product(dsn, params.stock))
+        with peer.running(dsn, secret, workers=workers, pool_size=params.peer_pool) as url:
+            row = load.checkouts(f"{label}(b) peer, {workers} uvicorn worker(s)", url, product_id=product,
+                                 tokens=peer_tokens, run_id=uuid.uuid4().hex[:8], count=params.attempts)
+        checks = asyncio.run(peer.audit(dsn, product, stock=params.stock, created=row.created, demand=row.demand))
+        peers.append((row, list(checks)))
+    best = max(range(len(peers)), key=lambda i: peers[i][0].rps)
+
+    sale = asyncio.run(_sale(system, params))
+    mine = load.checkouts(f"{label}(c) this system: POST /api/orders", system.base_url, product_id=sale.product_id,
+                          tokens=sale.shopper_tokens, run_id=sale.run_id, count=params.attempts)
+    system_checks, books = asyncio.run(_audit_system(system.base_url, sale, mine, params))
+    return Round(ceiling, peers, best, mine, system_checks, books)
+
+
+def run(system, params: Params) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="bench-flash-"))
     load = Load(params.concurrency, params.duration_s, workdir, params.driver)
     try:
-        ceiling = load.get("(a) Serve ceiling: GET /healthz", f"{system.base_url}/healthz", params.attempts)
-
-        secret = peer.new_secret()
-        peer_tokens = peer.tokens(secret, params.shoppers)
-        peers: list[tuple[Row, list[Check]]] = []
-        for workers in params.peer_workers:
-            product = asyncio.run(peer.new_product(dsn, params.stock))
-            with peer.running(dsn, secret, workers=workers, pool_size=params.peer_pool) as url:
-                row = load.checkouts(f"(b) peer, {workers} uvicorn worker(s)", url, product_id=product,
-                                     tokens=peer_tokens, run_id=uuid.uuid4().hex[:8], count=params.attempts)
-            checks = asyncio.run(peer.audit(dsn, product, stock=params.stock, created=row.created,
-                                            demand=row.demand))
-            peers.append((row, list(checks)))
-        best = max(range(len(peers)), key=lambda i: peers[i][0].rps)
-        best_peer, peer_checks = peers[best]
-
-        sale = asyncio.run(_sale(system, params))
-        mine = load.checkouts("(c) this system: POST /api/orders", system.base_url, product_id=sale.product_id,
-                              tokens=sale.shopper_tokens, run_id=sale.run_id, count=params.attempts)
-        system_checks, books = asyncio.run(_audit_system(system.base_url, sale, mine, params))
+        rounds = [_round(system, params, load, f"round {i + 1}: " if params.rounds > 1 else "")
+                  for i in range(params.rounds)]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
-    def ratio(a: float, b: float) -> float | None:
-        return round(a / b, 3) if b else None
+    per_round = [r.figures() for r in rounds]
 
-    lat = mine.latency_ms
+    def median(key: str) -> float | None:
+        values = [f[key] for f in per_round if f[key] is not None]
+        return round(statistics.median(values), 3) if values else None
+
+    peer_checks = [check for r in rounds for _, checks in r.peers for check in checks]
+    system_checks = [check for r in rounds for check in r.system_checks]
     return {
-        "rows": [ceiling.summary()] + [row.summary() for row, _ in peers] + [mine.summary()],
+        "rows": [row.summary() for r in rounds for row in (r.ceiling, *(p for p, _ in r.peers), r.system)],
         "audits": {"peer": [c.__dict__ for c in peer_checks], "system": [c.__dict__ for c in system_checks]},
-        "ceiling_rps": round(ceiling.rps, 1),
-        "peer_rps": round(best_peer.rps, 1),
-        "peer_workers": params.peer_workers[best],
-        "system_rps": round(mine.rps, 1),
-        "ratio_vs_peer": ratio(mine.rps, best_peer.rps),
-        "ratio_vs_ceiling": ratio(mine.rps, ceiling.rps),
-        "system_p50_ms": lat["p50"], "system_p90_ms": lat["p90"], "system_p99_ms": lat["p99"],
-        "system_p999_ms": lat["p99.9"],
-        "peer_p99_ms": best_peer.latency_ms["p99"], "ceiling_p99_ms": ceiling.latency_ms["p99"],
-        "system_created": mine.created, "system_out_of_stock": mine.out_of_stock,
-        "oversold_units": books["oversold_units"], "lost_orders": books["lost_orders"],
+        "rounds": per_round,
+        **{key: median(key) for key in per_round[0] if key not in ("oversold_units", "lost_orders")},
+        "peer_workers": params.peer_workers[rounds[-1].best_peer],
+        "system_created": sum(r.system.created for r in rounds),
+        "system_out_of_stock": sum(r.system.out_of_stock for r in rounds),
+        "oversold_units": sum(f["oversold_units"] for f in per_round),
+        "lost_orders": sum(f["lost_orders"] for f in per_round),
         "audit_ok": all(c.ok for c in system_checks + peer_checks),
         "driver": "wrk" if load.uses_wrk else "builtin",
         "attempts": params.attempts, "concurrency": params.concurrency, "stock": params.stock,
@@ -152,9 +188,15 @@ def print_report(report: dict) -> None:
               f"{row['other'] or ''}{'' if row['complete'] else '  (cut short by --duration)'}")
     print(f"driver {report['driver']}; {report['attempts']} attempts per run, {report['concurrency']} concurrent; "
           f"hot product {report['stock']} units; peer best with {report['peer_workers']} worker(s)")
-    print(f"ratio system / peer    : {report['ratio_vs_peer']} (target >= {TARGETS['ratio_vs_peer']})")
-    print(f"ratio system / ceiling : {report['ratio_vs_ceiling']} (target >= {TARGETS['ratio_vs_ceiling']})")
-    print(f"system p99             : {report['system_p99_ms']} ms (target <= {TARGETS['system_p99_ms']} ms)")
+    rounds = report["rounds"]
+    if len(rounds) > 1:
+        for i, figures in enumerate(rounds, start=1):
+            print(f"round {i}: system / peer {figures['ratio_vs_peer']}, system / ceiling "
+                  f"{figures['ratio_vs_ceiling']}, system p99 {figures['system_p99_ms']} ms")
+    of = f" (median of {len(rounds)} rounds)" if len(rounds) > 1 else ""
+    print(f"ratio system / peer    : {report['ratio_vs_peer']}{of} (target >= {TARGETS['ratio_vs_peer']})")
+    print(f"ratio system / ceiling : {report['ratio_vs_ceiling']}{of} (target >= {TARGETS['ratio_vs_ceiling']})")
+    print(f"system p99             : {report['system_p99_ms']} ms{of} (target <= {TARGETS['system_p99_ms']} ms)")
     for who, checks in report["audits"].items():
         for check in checks:
             print(f"audit {who:<6} [{'ok' if check['ok'] else 'FAIL'}] {check['name']}: {check['detail']}")

@@ -5,7 +5,9 @@ Same run, same PostgreSQL, same client concurrency:
 (b) the same hot SKU as one `UPDATE ... WHERE available >= q` transaction per
     reservation, the way a plain service would do it;
 then many SKUs spread over 1, 2 and 4 shards. Both paths commit durably
-(synchronous_commit on) before a reservation counts.
+(synchronous_commit on) before a reservation counts. With `rounds` > 1 the
+(a), (b) pair is repeated, interleaved, and the headline figures are the
+medians: the two paths move together with the machine, their ratio less so.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import statistics
 import uuid
 
 from psycopg_pool import AsyncConnectionPool
@@ -60,39 +63,44 @@ async def _hot_row_table(pool: AsyncConnectionPool) -> int:
     return row["id"]
 
 
-async def run(settings: Settings, *, concurrency: int, count: int, duration_s: float, skus: int) -> dict:
+async def run(settings: Settings, *, concurrency: int, count: int, duration_s: float, skus: int,
+              rounds: int = 1, shard_counts: tuple[int, ...] = (1, 2, 4)) -> dict:
     pool = await open_pool(settings.database_url, max_size=concurrency + 2, name="bench")
     results: list[RunResult] = []
+    pairs: list[tuple[RunResult, RunResult]] = []
     try:
         run_id = uuid.uuid4().hex[:8]
-        hot = (await _seed_products(pool, 1))[0]
         actors = ActorClient(settings)
         await actors.ping_all(timeout_s=60)
+        for n in range(1, rounds + 1):
+            label = f"round {n}: " if rounds > 1 else ""
+            hot = (await _seed_products(pool, 1))[0]
 
-        async def via_actor(i: int) -> None:
-            await actors.ask("product", hot, Reserve(f"bench-{run_id}-a-{i}", 1))
+            async def via_actor(i: int, hot=hot, n=n) -> None:
+                await actors.ask("product", hot, Reserve(f"bench-{run_id}-a{n}-{i}", 1))
 
-        results.append(await closed_loop("hot SKU, ProductActor", via_actor,
-                                         concurrency=concurrency, count=count, duration_s=duration_s))
+            actor = await closed_loop(f"{label}hot SKU, ProductActor", via_actor,
+                                      concurrency=concurrency, count=count, duration_s=duration_s)
+            row_id = await _hot_row_table(pool)
 
-        row_id = await _hot_row_table(pool)
+            async def via_hot_row(i: int, row_id=row_id) -> None:
+                async with pool.connection() as conn:
+                    cur = await conn.execute(
+                        "UPDATE bench_hot_row SET available = available - %s WHERE id = %s AND available >= %s",
+                        (1, row_id, 1),
+                    )
+                    await conn.commit()
+                    if cur.rowcount != 1:
+                        raise RuntimeError("out of stock")
 
-        async def via_hot_row(i: int) -> None:
-            async with pool.connection() as conn:
-                cur = await conn.execute(
-                    "UPDATE bench_hot_row SET available = available - %s WHERE id = %s AND available >= %s",
-                    (1, row_id, 1),
-                )
-                await conn.commit()
-                if cur.rowcount != 1:
-                    raise RuntimeError("out of stock")
-
-        results.append(await closed_loop("hot SKU, UPDATE per reservation", via_hot_row,
-                                         concurrency=concurrency, count=count, duration_s=duration_s))
+            hot_row = await closed_loop(f"{label}hot SKU, UPDATE per reservation", via_hot_row,
+                                        concurrency=concurrency, count=count, duration_s=duration_s)
+            results += [actor, hot_row]
+            pairs.append((actor, hot_row))
 
         many = await _seed_products(pool, skus)
         many_sku: dict[str, float] = {}
-        for shards in (1, 2, 4):
+        for shards in shard_counts:
             client = ActorClient(settings.model_copy(update={"actor_shards": shards, "hot_keys": {}}))
             await client.ping_all(timeout_s=60)
 
@@ -107,15 +115,22 @@ async def run(settings: Settings, *, concurrency: int, count: int, duration_s: f
     finally:
         await pool.close()
 
-    actor, hot_row = results[0], results[1]
+    ratios = [round(actor.rps / hot_row.rps, 2) if hot_row.rps else None for actor, hot_row in pairs]
+    known = [r for r in ratios if r is not None]
+
+    def median(values: list[float]) -> float:
+        return round(statistics.median(values), 1)
+
     return {
         "rows": [r.summary() | {"name": r.name} for r in results],
-        "actor_rps": round(actor.rps, 1),
-        "hot_row_rps": round(hot_row.rps, 1),
-        "ratio": round(actor.rps / hot_row.rps, 2) if hot_row.rps else None,
+        "actor_rps": median([actor.rps for actor, _ in pairs]),
+        "hot_row_rps": median([hot_row.rps for _, hot_row in pairs]),
+        "ratio": round(statistics.median(known), 2) if known else None,
+        "ratios": ratios,
         "many_sku_rps_by_shards": many_sku,
-        "concurrency": concurrency, "skus": skus, "duration_s": duration_s, "count": count,
-        "actor_p99_ms": actor.percentile_ms(99), "hot_row_p99_ms": hot_row.percentile_ms(99),
+        "concurrency": concurrency, "skus": skus, "duration_s": duration_s, "count": count, "rounds": rounds,
+        "actor_p99_ms": statistics.median(actor.percentile_ms(99) for actor, _ in pairs),
+        "hot_row_p99_ms": statistics.median(hot_row.percentile_ms(99) for _, hot_row in pairs),
     }
 
 
@@ -124,12 +139,14 @@ def print_report(report: dict) -> None:
     for row in report["rows"]:
         print(f"{row['name']:<36} {row['ok']:>8} {row['rps']:>10.1f} {row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f}  "
               f"{row['errors'] or ''}")
-    print(f"ratio actor / hot row: {report['ratio']}x (target >= 5)")
+    of = f" (median of {report['rounds']} rounds: {report['ratios']})" if report["rounds"] > 1 else ""
+    print(f"ratio actor / hot row: {report['ratio']}x{of} (target >= 5)")
     summary = {k: v for k, v in report.items() if k != "rows"}
     print(json.dumps(summary))
 
 
-def main(settings: Settings, *, concurrency: int, count: int, duration_s: float, skus: int) -> int:
-    report = asyncio.run(run(settings, concurrency=concurrency, count=count, duration_s=duration_s, skus=skus))
+def main(settings: Settings, *, concurrency: int, count: int, duration_s: float, skus: int, rounds: int = 1) -> int:
+    report = asyncio.run(run(settings, concurrency=concurrency, count=count, duration_s=duration_s, skus=skus,
+                             rounds=rounds))
     print_report(report)
     return 0

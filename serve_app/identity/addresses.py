@@ -12,6 +12,7 @@ import uuid
 from psycopg_pool import AsyncConnectionPool
 
 from domain.errors import Conflict, NotFound
+from domain.ids import uuid_or_none
 from serve_app.auth import Owned
 from serve_app.identity.schemas import AddressCreate, AddressPage, AddressPublic, AddressUpdate
 from serve_app.identity.tokens import Principal
@@ -28,7 +29,7 @@ class AddressBook:
 
     async def load(self, address_id: str) -> Owned | None:
         """Any user's address by id, with its owner: for the ownership dependency."""
-        parsed = _uuid(address_id)
+        parsed = uuid_or_none(address_id)
         if parsed is None:
             return None
         async with self._pool.connection() as conn:
@@ -67,13 +68,6 @@ class AddressBook:
         async with self._pool.connection() as conn:
             if not await sql.delete(conn, _user(principal), uuid.UUID(address_id)):
                 raise NotFound("No such address.")
-
-
-def _uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
 
 
 def _user(principal: Principal) -> uuid.UUID:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import Counter
 
 import psycopg
 import pytest
@@ -33,6 +34,19 @@ async def test_a_tiny_benchmark_serves_every_run_and_passes_its_audits(system, d
     assert report["ratio_vs_peer"] == pytest.approx(report["system_rps"] / report["peer_rps"], rel=0.01)
     for key in ("ceiling_rps", "peer_rps", "system_rps", "ratio_vs_ceiling", "system_p99_ms", "system_p999_ms"):
         assert report[key] and report[key] > 0, key
+
+
+async def test_rounds_repeat_every_run_and_report_the_medians(system):
+    params = flash_sale.Params(**{**TINY.__dict__, "driver": "builtin", "rounds": 2})
+    report = await asyncio.to_thread(flash_sale.run, system, params)
+
+    assert [row["name"][:8] for row in report["rows"]] == ["round 1:"] * 3 + ["round 2:"] * 3
+    assert len(report["rounds"]) == 2 and report["audit_ok"], report["audits"]
+    assert set(Counter(check["name"] for check in report["audits"]["system"]).values()) == {2}  # each round's audit
+    for key in ("system_rps", "ratio_vs_peer", "ratio_vs_ceiling", "system_p99_ms"):
+        values = sorted(r[key] for r in report["rounds"])
+        assert report[key] == pytest.approx(sum(values) / 2, abs=0.002), key  # the median of two
+    assert report["system_created"] == 2 * TINY.stock and report["oversold_units"] == report["lost_orders"] == 0
 
 
 def run_peer(dsn: str, workdir, stock: int, count: int) -> tuple[str, int]:
