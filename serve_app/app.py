@@ -38,12 +38,17 @@ def create_app(settings: Settings, *, behind_serve: bool = False) -> FastAPI:
         default_response_class=ORJSONResponse,
     )
     install_error_handlers(app)
+    # Orders right after health: Ray Serve names every request's route (for its
+    # metrics) by trying the routes in this order, and FastAPI routes the same
+    # way, so the flash-sale route is found after a handful of tries, not ~60
+    # (measured: ~50 µs of a ~430 µs sold-out refusal). No other router has paths
+    # under /api/orders except payments', which stay after it.
     app.include_router(health.router)
+    app.include_router(orders.router)
     app.include_router(identity.router)
     app.include_router(catalog.router)
     app.include_router(stock.router)
     app.include_router(cart.router)
-    app.include_router(orders.router)
     app.include_router(payments.router)
     app.include_router(admin.router)
     app.include_router(notifications.router)
