@@ -129,7 +129,8 @@ def serve_config(settings: Settings) -> dict[str, Any]:
                 "route_prefix": "/",
                 "args": {},
                 "runtime_env": {"env_vars": runtime_env_vars(settings)},
-                "logging_config": {"log_level": settings.log_level},
+                # The app's JSON access log is the access log (see serve_app/deployments.py).
+                "logging_config": {"log_level": settings.log_level, "enable_access_log": False},
                 "deployments": [
                     {
                         "name": INGRESS_DEPLOYMENT,
