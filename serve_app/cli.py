@@ -174,7 +174,7 @@ def _bench_reservations(settings: Settings, args: argparse.Namespace) -> int:
         system.start_ray()
         return reservations.main(
             system.settings, concurrency=args.concurrency, count=args.count, duration_s=args.duration, skus=args.skus,
-            rounds=args.rounds,
+            rounds=args.rounds, warmup_s=args.warmup,
         )
     finally:
         system.stop()
@@ -217,7 +217,7 @@ def _bench_flash_sale(settings: Settings, args: argparse.Namespace) -> int:
         return flash_sale.main(system, flash_sale.Params(
             stock=args.stock, attempts=args.attempts, concurrency=args.concurrency, shoppers=args.shoppers,
             duration_s=args.duration, driver=args.driver, peer_workers=tuple(args.peer_workers),
-            peer_pool=args.peer_pool, rounds=args.rounds,
+            peer_pool=args.peer_pool, rounds=args.rounds, warmup=args.warmup,
         ))
     finally:
         system.stop()
@@ -264,6 +264,8 @@ def parser() -> argparse.ArgumentParser:
     reservations.add_argument("--skus", type=int, default=200, help="SKUs in the many-SKU runs")
     reservations.add_argument("--rounds", type=_positive, default=1,
                               help="repeat the two hot-SKU runs, interleaved; the headline is the median ratio")
+    reservations.add_argument("--warmup", type=float, default=3.0,
+                              help="seconds of both hot-SKU paths first, not measured (default %(default)s)")
     reservations.set_defaults(run=_bench_reservations)
     flash = bench.add_parser("flash-sale", help="checkouts/s: Serve ceiling vs plain peer vs this system")
     flash.add_argument("--stock", type=int, default=1000, help="units of the hot product (default %(default)s)")
@@ -278,6 +280,8 @@ def parser() -> argparse.ArgumentParser:
     flash.add_argument("--peer-pool", type=int, default=16, help="peer's connections per worker (default %(default)s)")
     flash.add_argument("--rounds", type=_positive, default=1,
                        help="repeat the three runs, interleaved; the headline is the median (default %(default)s)")
+    flash.add_argument("--warmup", type=int, default=2000,
+                       help="GET /healthz requests first, not measured (default %(default)s)")
     flash.set_defaults(run=_bench_flash_sale)
     loadtest = commands.add_parser("loadtest", help="load tests against a running API, with an audit")
     scenarios = loadtest.add_subparsers(dest="loadtest", required=True)

@@ -50,6 +50,7 @@ class Params:
     peer_workers: tuple[int, ...] = (1, 2)
     peer_pool: int = 16
     rounds: int = 1
+    warmup: int = 2000  # GET /healthz requests first, not measured: the ingress's first seconds are slower
 
 
 def bench_settings(settings: Settings) -> Settings:
@@ -147,6 +148,8 @@ def run(system, params: Params) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="bench-flash-"))
     load = Load(params.concurrency, params.duration_s, workdir, params.driver)
     try:
+        if params.warmup:
+            load.get("warm-up", f"{system.base_url}/healthz", params.warmup)
         rounds = [_round(system, params, load, f"round {i + 1}: " if params.rounds > 1 else "")
                   for i in range(params.rounds)]
     finally:
@@ -173,7 +176,7 @@ def run(system, params: Params) -> dict:
         "audit_ok": all(c.ok for c in system_checks + peer_checks),
         "driver": "wrk" if load.uses_wrk else "builtin",
         "attempts": params.attempts, "concurrency": params.concurrency, "stock": params.stock,
-        "shoppers": params.shoppers,
+        "shoppers": params.shoppers, "warmup": params.warmup,
     }
 
 

@@ -5,9 +5,11 @@ Same run, same PostgreSQL, same client concurrency:
 (b) the same hot SKU as one `UPDATE ... WHERE available >= q` transaction per
     reservation, the way a plain service would do it;
 then many SKUs spread over 1, 2 and 4 shards. Both paths commit durably
-(synchronous_commit on) before a reservation counts. With `rounds` > 1 the
-(a), (b) pair is repeated, interleaved, and the headline figures are the
-medians: the two paths move together with the machine, their ratio less so.
+(synchronous_commit on) before a reservation counts. A few seconds of both
+paths run first, unmeasured: a fresh shard and pool are slower at first. With
+`rounds` > 1 the (a), (b) pair is repeated, interleaved, and the headline
+figures are the medians: the two paths move together with the machine, their
+ratio less so.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ async def _hot_row_table(pool: AsyncConnectionPool) -> int:
 
 
 async def run(settings: Settings, *, concurrency: int, count: int, duration_s: float, skus: int,
-              rounds: int = 1, shard_counts: tuple[int, ...] = (1, 2, 4)) -> dict:
+              rounds: int = 1, shard_counts: tuple[int, ...] = (1, 2, 4), warmup_s: float = 3.0) -> dict:
     pool = await open_pool(settings.database_url, max_size=concurrency + 2, name="bench")
     results: list[RunResult] = []
     pairs: list[tuple[RunResult, RunResult]] = []
@@ -72,18 +74,18 @@ async def run(settings: Settings, *, concurrency: int, count: int, duration_s: f
         run_id = uuid.uuid4().hex[:8]
         actors = ActorClient(settings)
         await actors.ping_all(timeout_s=60)
-        for n in range(1, rounds + 1):
-            label = f"round {n}: " if rounds > 1 else ""
+
+        async def hot_sku_runs(label: str, limit: int, seconds: float) -> tuple[RunResult, RunResult]:
             hot = (await _seed_products(pool, 1))[0]
 
-            async def via_actor(i: int, hot=hot, n=n) -> None:
-                await actors.ask("product", hot, Reserve(f"bench-{run_id}-a{n}-{i}", 1))
+            async def via_actor(i: int) -> None:
+                await actors.ask("product", hot, Reserve(f"bench-{run_id}-{hot[:8]}-{i}", 1))
 
             actor = await closed_loop(f"{label}hot SKU, ProductActor", via_actor,
-                                      concurrency=concurrency, count=count, duration_s=duration_s)
+                                      concurrency=concurrency, count=limit, duration_s=seconds)
             row_id = await _hot_row_table(pool)
 
-            async def via_hot_row(i: int, row_id=row_id) -> None:
+            async def via_hot_row(i: int) -> None:
                 async with pool.connection() as conn:
                     cur = await conn.execute(
                         "UPDATE bench_hot_row SET available = available - %s WHERE id = %s AND available >= %s",
@@ -94,7 +96,15 @@ async def run(settings: Settings, *, concurrency: int, count: int, duration_s: f
                         raise RuntimeError("out of stock")
 
             hot_row = await closed_loop(f"{label}hot SKU, UPDATE per reservation", via_hot_row,
-                                        concurrency=concurrency, count=count, duration_s=duration_s)
+                                        concurrency=concurrency, count=limit, duration_s=seconds)
+            return actor, hot_row
+
+        # Not measured: the first seconds of a fresh shard and a fresh pool are slower
+        # (connections opening, first activations), and would count against round 1 only.
+        if warmup_s > 0:
+            await hot_sku_runs("warm-up: ", count, warmup_s)
+        for n in range(1, rounds + 1):
+            actor, hot_row = await hot_sku_runs(f"round {n}: " if rounds > 1 else "", count, duration_s)
             results += [actor, hot_row]
             pairs.append((actor, hot_row))
 
@@ -129,6 +139,7 @@ async def run(settings: Settings, *, concurrency: int, count: int, duration_s: f
         "ratios": ratios,
         "many_sku_rps_by_shards": many_sku,
         "concurrency": concurrency, "skus": skus, "duration_s": duration_s, "count": count, "rounds": rounds,
+        "warmup_s": warmup_s,
         "actor_p99_ms": statistics.median(actor.percentile_ms(99) for actor, _ in pairs),
         "hot_row_p99_ms": statistics.median(hot_row.percentile_ms(99) for _, hot_row in pairs),
     }
@@ -145,8 +156,9 @@ def print_report(report: dict) -> None:
     print(json.dumps(summary))
 
 
-def main(settings: Settings, *, concurrency: int, count: int, duration_s: float, skus: int, rounds: int = 1) -> int:
+def main(settings: Settings, *, concurrency: int, count: int, duration_s: float, skus: int, rounds: int = 1,
+         warmup_s: float = 3.0) -> int:
     report = asyncio.run(run(settings, concurrency=concurrency, count=count, duration_s=duration_s, skus=skus,
-                             rounds=rounds))
+                             rounds=rounds, warmup_s=warmup_s))
     print_report(report)
     return 0

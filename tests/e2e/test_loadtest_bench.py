@@ -15,7 +15,7 @@ from serve_app.bench.load import Load
 
 needs_wrk = pytest.mark.skipif(wrk.available() is None, reason="wrk is not installed (apt-get install wrk)")
 TINY = flash_sale.Params(stock=20, attempts=100, concurrency=10, shoppers=5, duration_s=60, peer_workers=(1,),
-                         peer_pool=4)
+                         peer_pool=4, warmup=20)  # the warm-up is not among the rows
 
 
 @pytest.mark.parametrize("driver", ["builtin", pytest.param("wrk", marks=needs_wrk)])
