@@ -32,7 +32,8 @@ from storage import cart as cart_sql
 from storage import identity_addresses
 from storage import orders as sql
 
-# Who may check out (the route's dependency and the sold-out gate both ask this).
+# Where and who may check out (the route and the sold-out gate both use these).
+CHECKOUT_PATH = "/api/orders"
 CHECKOUT_ROLES: tuple[Role, ...] = ("shopper",)
 ORDER_KEY_NAMESPACE = uuid.UUID("6f1d3c1e-5a43-4d67-9d0e-8c2b7f4a9e10")
 ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone")

@@ -23,10 +23,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from domain.errors import DomainError
 from serve_app.errors import domain_error_response
 from serve_app.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH
-from serve_app.orders.checkout import CHECKOUT_ROLES, merge_items, refusal_if_sold_out
+from serve_app.orders.checkout import CHECKOUT_PATH, CHECKOUT_ROLES, merge_items, refusal_if_sold_out
 from serve_app.orders.schemas import CheckoutRequest
 
-PATH = "/api/orders"
 # A checkout of a few lines is a few hundred bytes; bigger bodies take the route.
 MAX_BODY_BYTES = 16 * 1024
 
@@ -38,7 +37,7 @@ class RouteLabel:
     path: str
 
 
-ROUTE = RouteLabel(PATH)
+ROUTE = RouteLabel(CHECKOUT_PATH)
 
 
 class SoldOutGate:
@@ -46,7 +45,7 @@ class SoldOutGate:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != CHECKOUT_PATH:
             await self.app(scope, receive, send)
             return
         services = scope["app"].state.services

@@ -10,7 +10,7 @@ from serve_app.auth import current_principal, require_roles
 from serve_app.idempotency import IdempotencyKey
 from serve_app.identity.tokens import Principal
 from serve_app.orders import queries
-from serve_app.orders.checkout import CHECKOUT_ROLES, place_order
+from serve_app.orders.checkout import CHECKOUT_PATH, CHECKOUT_ROLES, place_order
 from serve_app.orders.schemas import CancelRequest, CheckoutRequest
 from serve_app.pagination import PageCursor, PageLimit
 from serve_app.services import Services, get_services
@@ -18,7 +18,7 @@ from serve_app.services import Services, get_services
 router = APIRouter(tags=["orders"])
 
 
-@router.post("/api/orders", status_code=201, summary="Check out the cart or explicit items")
+@router.post(CHECKOUT_PATH, status_code=201, summary="Check out the cart or explicit items")
 async def create_order(
     body: CheckoutRequest, services: Services = Depends(get_services),
     principal: Principal = Depends(require_roles(*CHECKOUT_ROLES)),
