@@ -7,7 +7,7 @@ from datetime import datetime
 from nats.aio.client import Client as NATS
 from psycopg import AsyncConnection
 
-from events.envelope import EventEnvelope, subject_for
+from events.envelope import STREAM_NAME, EventEnvelope, subject_for
 
 
 async def list_events(
@@ -69,3 +69,12 @@ async def mark_for_replay(conn: AsyncConnection, since: datetime) -> int:
     await conn.execute("NOTIFY commerce_outbox")
     await conn.commit()
     return cur.rowcount
+
+
+async def event_backlog(conn: AsyncConnection, nc: NATS) -> int:
+    """Events not yet fully handled: unpublished outbox rows, plus messages every durable
+    consumer of the stream has still to receive or to acknowledge."""
+    row = await (await conn.execute("SELECT count(*) AS n FROM outbox WHERE published_at IS NULL")).fetchone()
+    unpublished = row["n"] if isinstance(row, dict) else row[0]
+    consumers = await nc.jetstream().consumers_info(STREAM_NAME)
+    return unpublished + sum(info.num_pending + info.num_ack_pending for info in consumers)

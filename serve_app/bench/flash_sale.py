@@ -12,6 +12,7 @@ load tester's async driver). A 409 out_of_stock is a served request: with 20,000
 
 With `--rounds N` the three runs are repeated N times, interleaved (a, b, c, a, b, c, ...), and
 the headline figures are the medians of the rounds: on a shared machine one run proves little.
+Between rounds the bench waits (bounded) for the event workers to finish the last run's orders.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import json
 import shutil
 import statistics
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,8 @@ from pathlib import Path
 import psycopg
 
 from config import Settings
+from events.admin import event_backlog
+from events.stream import connect as connect_nats
 from serve_app.bench import peer
 from serve_app.bench.load import Load, Row
 from serve_app.loadtest.audit import NOT_PLACED, Check, audit, check_conservation, check_held, check_successes
@@ -50,6 +54,7 @@ class Params:
     peer_workers: tuple[int, ...] = (1, 2)
     peer_pool: int = 16
     rounds: int = 1
+    settle_timeout_s: float = 120.0  # between rounds: wait for the event workers to catch up, at most this long
     warmup: int = 2000  # GET /healthz requests first, not measured: the ingress's first seconds are slower
 
 
@@ -102,6 +107,7 @@ class Round:
     system: Row
     system_checks: list[Check]
     books: dict
+    settled_s: float | None = None  # waited after this round for the event backlog to clear (None: last round)
 
     @property
     def peer(self) -> Row:
@@ -114,7 +120,7 @@ class Round:
                 "system_rps": round(self.system.rps, 1), "ratio_vs_peer": _ratio(self.system.rps, self.peer.rps),
                 "ratio_vs_ceiling": _ratio(self.system.rps, self.ceiling.rps), **system_latency,
                 "peer_p99_ms": self.peer.latency_ms["p99"], "ceiling_p99_ms": self.ceiling.latency_ms["p99"],
-                **self.books}
+                **self.books, "events_settled_s": self.settled_s}
 
 
 def _ratio(a: float, b: float) -> float | None:
@@ -144,14 +150,31 @@ def _round(system, params: Params, load: Load, label: str) -> Round:
     return Round(ceiling, peers, best, mine, system_checks, books)
 
 
+async def _settle_events(settings: Settings, timeout_s: float) -> float:
+    """Wait until the event workers have handled what the last run produced (its orders'
+    payments, mails, deliveries), so that they do not run during the next round; bounded."""
+    started = time.monotonic()
+    nc = await connect_nats(settings.nats_url, name="bench-settle")
+    try:
+        async with await psycopg.AsyncConnection.connect(settings.database_url, autocommit=True) as conn:
+            while await event_backlog(conn, nc) and time.monotonic() - started < timeout_s:
+                await asyncio.sleep(0.5)
+    finally:
+        await nc.close()
+    return round(time.monotonic() - started, 1)
+
+
 def run(system, params: Params) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="bench-flash-"))
     load = Load(params.concurrency, params.duration_s, workdir, params.driver)
     try:
         if params.warmup:
             load.get("warm-up", f"{system.base_url}/healthz", params.warmup)
-        rounds = [_round(system, params, load, f"round {i + 1}: " if params.rounds > 1 else "")
-                  for i in range(params.rounds)]
+        rounds = []
+        for i in range(params.rounds):
+            if rounds:
+                rounds[-1].settled_s = asyncio.run(_settle_events(system.settings, params.settle_timeout_s))
+            rounds.append(_round(system, params, load, f"round {i + 1}: " if params.rounds > 1 else ""))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -167,7 +190,8 @@ def run(system, params: Params) -> dict:
         "rows": [row.summary() for r in rounds for row in (r.ceiling, *(p for p, _ in r.peers), r.system)],
         "audits": {"peer": [c.__dict__ for c in peer_checks], "system": [c.__dict__ for c in system_checks]},
         "rounds": per_round,
-        **{key: median(key) for key in per_round[0] if key not in ("oversold_units", "lost_orders")},
+        **{key: median(key) for key in per_round[0]
+           if key not in ("oversold_units", "lost_orders", "events_settled_s")},
         "peer_workers": params.peer_workers[rounds[-1].best_peer],
         "system_created": sum(r.system.created for r in rounds),
         "system_out_of_stock": sum(r.system.out_of_stock for r in rounds),
@@ -194,8 +218,10 @@ def print_report(report: dict) -> None:
     rounds = report["rounds"]
     if len(rounds) > 1:
         for i, figures in enumerate(rounds, start=1):
+            settled = figures["events_settled_s"]
             print(f"round {i}: system / peer {figures['ratio_vs_peer']}, system / ceiling "
-                  f"{figures['ratio_vs_ceiling']}, system p99 {figures['system_p99_ms']} ms")
+                  f"{figures['ratio_vs_ceiling']}, system p99 {figures['system_p99_ms']} ms"
+                  + (f"; event workers caught up {settled} s later" if settled is not None else ""))
     of = f" (median of {len(rounds)} rounds)" if len(rounds) > 1 else ""
     print(f"ratio system / peer    : {report['ratio_vs_peer']}{of} (target >= {TARGETS['ratio_vs_peer']})")
     print(f"ratio system / ceiling : {report['ratio_vs_ceiling']}{of} (target >= {TARGETS['ratio_vs_ceiling']})")
