@@ -68,6 +68,13 @@ def newer(state: TokenState, than: TokenState) -> bool:
     return (state.token_generation, state.deleted) > (than.token_generation, than.deleted)
 
 
+def _subject(principal: Principal) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(principal.user_id)
+    except ValueError:
+        return None
+
+
 class Revocations:
     def __init__(
         self, pool: AsyncConnectionPool, *, poll_interval_s: float = POLL_INTERVAL_S,
@@ -98,29 +105,28 @@ class Revocations:
         """True: valid, from fresh memory. False: revoked. None: ask the database.
 
         No I/O. A malformed subject is None too: `ensure_not_revoked` names it."""
-        try:
-            user_id = uuid.UUID(principal.user_id)
-        except ValueError:
-            return None
-        state = self.known.get(user_id)
-        if state is None:
-            return None
-        if state.deleted or principal.generation < state.token_generation:
-            return False
-        if principal.generation > state.token_generation or self._clock() >= self._fresh_until:
-            return None
-        return True
+        user_id = _subject(principal)
+        return None if user_id is None else self._verdict(user_id, principal.generation)
 
     async def ensure_not_revoked(self, principal: Principal) -> None:
-        verdict = self.verdict(principal)
+        user_id = _subject(principal)
+        if user_id is None:
+            raise Unauthenticated("The access token is invalid (bad subject).", code="invalid_token")
+        verdict = self._verdict(user_id, principal.generation)
         if verdict is None:
-            try:
-                user_id = uuid.UUID(principal.user_id)
-            except ValueError:
-                raise Unauthenticated("The access token is invalid (bad subject).", code="invalid_token") from None
             verdict = accepts(await self._load(user_id), principal.generation)
         if not verdict:
             raise Unauthenticated("The access token was revoked; sign in again.", code="token_revoked")
+
+    def _verdict(self, user_id: uuid.UUID, generation: int) -> bool | None:
+        state = self.known.get(user_id)
+        if state is None:
+            return None
+        if state.deleted or generation < state.token_generation:
+            return False
+        if generation > state.token_generation or self._clock() >= self._fresh_until:
+            return None
+        return True
 
     def forget(self, user_id: uuid.UUID) -> None:
         """Drop an entry: called by this replica right after it revokes the user's tokens."""

@@ -17,10 +17,11 @@ from psycopg import errors as pg_errors
 
 from actors.payments.state import PaymentStatus, check_payable, money, refund_amount
 from domain.errors import Conflict, InvalidInput, NotFound, Unavailable
+from domain.ids import uuid_or_none
 from events.envelope import NewEvent
 from events.outbox import append_events
-from serve_app.pagination import aware_datetime, decode_cursor, encode_cursor, split_page, uuid_id
 from serve_app.identity.tokens import Principal
+from serve_app.pagination import aware_datetime, decode_cursor, encode_cursor, split_page, uuid_id
 from serve_app.payments.gateway import GatewayTransient, PaymentRefused
 from serve_app.payments.schemas import PaymentCreate, RefundCreate
 from serve_app.payments.settlement import payment_of
@@ -36,10 +37,10 @@ def request_hash(*parts) -> str:
 
 
 def _uuid(value: str, not_found: NotFound) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise not_found from None
+    parsed = uuid_or_none(value)
+    if parsed is None:
+        raise not_found
+    return parsed
 
 
 def _no_order() -> NotFound:
