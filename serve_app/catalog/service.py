@@ -19,13 +19,13 @@ from domain.money import Money
 from events.envelope import NewEvent
 from events.outbox import append_events
 from serve_app.auth import ensure_owner
-from serve_app.pagination import aware_datetime, bigint, decode_cursor, encode_cursor, split_page, text, uuid_id
 from serve_app.catalog.etag import IfMatch, etag_for
 from serve_app.catalog.schemas import (
     CategoryCreate, CategoryPage, CategoryPublic, ProductCreate, ProductPage, ProductPublic, ProductQuery,
     ProductUpdate,
 )
 from serve_app.identity.tokens import Principal
+from serve_app.pagination import aware_datetime, bigint, decode_cursor, encode_cursor, split_page, text, uuid_id
 from storage import catalog as store
 from storage.inventory import create_stock
 

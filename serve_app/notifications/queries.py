@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from serve_app.pagination import aware_datetime, decode_cursor, encode_cursor, split_page, uuid_id
 from serve_app.identity.tokens import Principal
+from serve_app.pagination import aware_datetime, decode_cursor, encode_cursor, split_page, uuid_id
 from serve_app.services import Services
 from storage import notifications as sql
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from actors.orders.entity import state_from_rows
 from domain.errors import NotFound
 from domain.ids import uuid_or_none
-from serve_app.pagination import aware_datetime, decode_cursor, encode_cursor, split_page, uuid_id
 from serve_app.identity.tokens import Principal
+from serve_app.pagination import aware_datetime, decode_cursor, encode_cursor, split_page, uuid_id
 from serve_app.services import Services
 from storage import orders as sql
 
