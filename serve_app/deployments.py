@@ -24,11 +24,21 @@ def run_in_background(settings: Settings) -> None:
         os.nice(settings.background_niceness)
 
 
+# The ingress runs on asyncio's own event loop, not uvloop (Ray's default when
+# installed): on uvloop, a connection opened to an already busy server waits
+# for its first answer behind the connections it has, up to seconds with a
+# hundred new ones (a fresh load generator, or HAProxy opening server-side
+# connections under load); on asyncio's loop it waits like any other request.
+# README, "The ceiling's own tail". The variable must be in the worker
+# process's environment when it starts, hence the runtime_env.
+INGRESS_ACTOR_OPTIONS = {"runtime_env": {"env_vars": {"RAY_USE_UVLOOP": "0"}}}
+
+
 # Serve's own access log is off: RequestContextMiddleware already writes one JSON
 # line per request (request id, route, status, latency), and Serve's duplicate
 # line was ~4% of a sold-out refusal's CPU.
 @serve.deployment(name="Ingress", max_ongoing_requests=1000, graceful_shutdown_timeout_s=5,
-                  logging_config={"enable_access_log": False})
+                  logging_config={"enable_access_log": False}, ray_actor_options=INGRESS_ACTOR_OPTIONS)
 @serve.ingress()
 class Ingress:
     """FastAPI ingress. The relay and worker handles are bound only to keep

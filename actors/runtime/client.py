@@ -23,7 +23,7 @@ from typing import Any
 from ray.exceptions import ActorUnavailableError, RayActorError, RayTaskError
 
 from actors.runtime.placement import Placement
-from actors.runtime.shard import SHARD_NAME, Shard
+from actors.runtime.shard import SHARD_NAME, SHARD_RUNTIME_ENV, Shard
 from config import Settings
 from domain.errors import DomainError, Unavailable
 
@@ -54,7 +54,7 @@ class ActorClient:
         if refresh or shard_id not in self._handles:
             self._handles[shard_id] = Shard.options(
                 name=SHARD_NAME.format(shard_id), namespace=RAY_NAMESPACE,
-                lifetime="detached", get_if_exists=True,
+                lifetime="detached", get_if_exists=True, runtime_env=SHARD_RUNTIME_ENV,
             ).remote(shard_id, self.settings)
         return self._handles[shard_id]
 
