@@ -49,6 +49,7 @@ async def test_rounds_repeat_every_run_and_report_the_medians(system):
     assert report["system_created"] == 2 * TINY.stock and report["oversold_units"] == report["lost_orders"] == 0
     # Between the rounds the bench waited for the event workers to catch up; after the last, not.
     assert report["rounds"][0]["events_settled_s"] >= 0 and report["rounds"][1]["events_settled_s"] is None
+    assert report["events_settled_before_s"] >= 0  # an earlier test's events were waited for, bounded
 
 
 def run_peer(dsn: str, workdir, stock: int, count: int) -> tuple[str, int]:
