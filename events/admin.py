@@ -6,6 +6,7 @@ from datetime import datetime
 
 from nats.aio.client import Client as NATS
 from psycopg import AsyncConnection
+from psycopg.rows import tuple_row
 
 from events.envelope import STREAM_NAME, EventEnvelope, subject_for
 
@@ -74,7 +75,8 @@ async def mark_for_replay(conn: AsyncConnection, since: datetime) -> int:
 async def event_backlog(conn: AsyncConnection, nc: NATS) -> int:
     """Events not yet fully handled: unpublished outbox rows, plus messages every durable
     consumer of the stream has still to receive or to acknowledge."""
-    row = await (await conn.execute("SELECT count(*) AS n FROM outbox WHERE published_at IS NULL")).fetchone()
-    unpublished = row["n"] if isinstance(row, dict) else row[0]
+    async with conn.cursor(row_factory=tuple_row) as cur:
+        await cur.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        (unpublished,) = await cur.fetchone()
     consumers = await nc.jetstream().consumers_info(STREAM_NAME)
     return unpublished + sum(info.num_pending + info.num_ack_pending for info in consumers)

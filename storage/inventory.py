@@ -5,6 +5,7 @@ no actor can hold the product yet."""
 from __future__ import annotations
 
 from psycopg import AsyncConnection
+from psycopg.rows import tuple_row
 
 from storage.records import json_rows
 from storage.fencing import fenced_or_stale
@@ -61,42 +62,43 @@ async def write_stock_batch(
 
     Returns None on success, else "fenced" or "stale".
     """
-    row = await (await conn.execute(
-        """WITH counters AS (
-               UPDATE product_stock
-                  SET received = %(received)s, reserved = %(reserved)s, sold = %(sold)s,
-                      version = %(version)s, updated_at = now()
-                WHERE product_id = %(product_id)s AND version = %(expected_version)s
-                  AND (SELECT epoch FROM shard_epochs WHERE shard_id = %(shard_id)s) = %(epoch)s
-               RETURNING 1
-           ), ledger AS (
-               INSERT INTO stock_ledger (product_id, kind, ref, quantity, version, epoch)
-               SELECT %(product_id)s, kind, ref, quantity, version, %(epoch)s
-                 FROM json_to_recordset(%(movements)s::json) AS m(kind text, ref text, quantity int, version bigint)
-                WHERE EXISTS (SELECT 1 FROM counters)
-           ), holds AS (
-               INSERT INTO stock_reservations (product_id, order_id, quantity, status, hold_until, shopper_id)
-               SELECT %(product_id)s, order_id, quantity, status, hold_until, shopper_id
-                 FROM json_to_recordset(%(reservations)s::json)
-                      AS r(order_id text, quantity int, status text, hold_until timestamptz, shopper_id text)
-                WHERE EXISTS (SELECT 1 FROM counters)
-               ON CONFLICT (product_id, order_id) DO UPDATE
-                  SET quantity = EXCLUDED.quantity, status = EXCLUDED.status,
-                      hold_until = EXCLUDED.hold_until, updated_at = now()
-           )
-           SELECT count(*) AS written FROM counters""",
-        {
-            "product_id": product_id, "received": received, "reserved": reserved, "sold": sold,
-            "version": version, "expected_version": expected_version, "shard_id": shard_id, "epoch": epoch,
-            "movements": json_rows(movements),
-            "reservations": json_rows([
-                {"order_id": r.order_id, "quantity": r.quantity, "status": r.status, "hold_until": r.hold_until,
-                 "shopper_id": r.shopper_id}
-                for r in reservations
-            ]),
-        },
-    )).fetchone()
-    written = row["written"] if isinstance(row, dict) else row[0]
+    async with conn.cursor(row_factory=tuple_row) as cur:
+        await cur.execute(
+            """WITH counters AS (
+                   UPDATE product_stock
+                      SET received = %(received)s, reserved = %(reserved)s, sold = %(sold)s,
+                          version = %(version)s, updated_at = now()
+                    WHERE product_id = %(product_id)s AND version = %(expected_version)s
+                      AND (SELECT epoch FROM shard_epochs WHERE shard_id = %(shard_id)s) = %(epoch)s
+                   RETURNING 1
+               ), ledger AS (
+                   INSERT INTO stock_ledger (product_id, kind, ref, quantity, version, epoch)
+                   SELECT %(product_id)s, kind, ref, quantity, version, %(epoch)s
+                     FROM json_to_recordset(%(movements)s::json) AS m(kind text, ref text, quantity int, version bigint)
+                    WHERE EXISTS (SELECT 1 FROM counters)
+               ), holds AS (
+                   INSERT INTO stock_reservations (product_id, order_id, quantity, status, hold_until, shopper_id)
+                   SELECT %(product_id)s, order_id, quantity, status, hold_until, shopper_id
+                     FROM json_to_recordset(%(reservations)s::json)
+                          AS r(order_id text, quantity int, status text, hold_until timestamptz, shopper_id text)
+                    WHERE EXISTS (SELECT 1 FROM counters)
+                   ON CONFLICT (product_id, order_id) DO UPDATE
+                      SET quantity = EXCLUDED.quantity, status = EXCLUDED.status,
+                          hold_until = EXCLUDED.hold_until, updated_at = now()
+               )
+               SELECT count(*) AS written FROM counters""",
+            {
+                "product_id": product_id, "received": received, "reserved": reserved, "sold": sold,
+                "version": version, "expected_version": expected_version, "shard_id": shard_id, "epoch": epoch,
+                "movements": json_rows(movements),
+                "reservations": json_rows([
+                    {"order_id": r.order_id, "quantity": r.quantity, "status": r.status, "hold_until": r.hold_until,
+                     "shopper_id": r.shopper_id}
+                    for r in reservations
+                ]),
+            },
+        )
+        (written,) = await cur.fetchone()
     if written == 1:
         return None
     return await fenced_or_stale(conn, shard_id, epoch)

@@ -9,7 +9,7 @@ import pytest
 
 from actors.inventory.entity import ProductEntity
 from actors.inventory.state import Reserve, Restock
-from actors.runtime.entity import Fenced
+from actors.runtime.entity import Fenced, StaleState
 from actors.runtime.placement import Placement
 from actors.runtime.shard import ShardCore
 from domain.errors import Conflict, NotFound
@@ -116,6 +116,25 @@ async def test_older_epoch_is_fenced_off(system, pool):
     assert [r["ref"] for r in refs] == ["before", "after"]
     await old.close()
     await new.close()
+
+
+async def test_a_stale_state_is_refused_as_stale_not_fenced_and_reloaded(system, pool):
+    """The stored version moved on under a current incarnation (e.g. a key that changed
+    shards): its write is refused, its callers may retry, and it reloads; it is not fenced."""
+    product = await make_product(system.settings.database_url, stock=5)
+    fenced_calls = []
+    shard = await core(pool, TEST_SHARD_BASE + 6, on_fenced=lambda: fenced_calls.append(True)).start()
+    await shard.call("product", product, Reserve("first", 1))
+    async with pool.connection() as conn:  # another writer, behind the actor's back
+        await conn.execute("UPDATE product_stock SET version = version + 1 WHERE product_id = %s", (product,))
+        await conn.commit()
+    with pytest.raises(StaleState):
+        await shard.call("product", product, Reserve("second", 1))
+    assert fenced_calls == [] and not shard.fenced
+    assert (await counters(pool, product))["reserved"] == 1  # nothing of the refused batch was written
+    reply = await shard.call("product", product, Reserve("second", 1))  # reloaded from PostgreSQL
+    assert reply.status == "held" and (await counters(pool, product))["reserved"] == 2
+    await shard.close()
 
 
 def test_placement_is_stable_and_pins_hot_keys():
