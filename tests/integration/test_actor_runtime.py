@@ -13,19 +13,11 @@ from actors.runtime.entity import Fenced, StaleState
 from actors.runtime.placement import Placement
 from actors.runtime.shard import ShardCore
 from domain.errors import Conflict, NotFound
-from storage.pool import open_pool
 from tests.factories import make_product
 
 # Shard ids far above any configured shard count: these in-process
 # incarnations never fence the Ray shards other tests use.
 TEST_SHARD_BASE = 10_000
-
-
-@pytest.fixture
-async def pool(system):
-    pool = await open_pool(system.settings.database_url, max_size=4)
-    yield pool
-    await pool.close()
 
 
 def core(pool, shard_id: int, **kwargs) -> ShardCore:

@@ -14,15 +14,7 @@ from serve_app.catalog.etag import parse_if_match
 from serve_app.catalog.schemas import CategoryCreate, Price, ProductCreate, ProductQuery, ProductUpdate
 from serve_app.catalog.service import CatalogService
 from serve_app.identity.tokens import Principal
-from storage.pool import open_pool
 from tests.factories import make_user
-
-
-@pytest.fixture
-async def pool(system):
-    pool = await open_pool(system.settings.database_url, max_size=6, name="catalog-test")
-    yield pool
-    await pool.close()
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import pytest
 
 from domain.errors import Unauthenticated
 from serve_app.identity.revocation import STALE_AFTER_S, Revocations
-from serve_app.identity.tokens import TokenService
 from storage import users
 from storage.pool import open_pool
 from tests.factories import make_user
@@ -37,18 +36,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-async def pool(system):
-    pool = await open_pool(system.settings.database_url, max_size=4, name="test-revocation")
-    yield pool
-    await pool.close()
-
-
-@pytest.fixture
-def tokens(system) -> TokenService:
-    return TokenService(system.settings)
 
 
 async def new_user(pool) -> uuid.UUID:

@@ -11,26 +11,12 @@ from domain.errors import Unauthenticated
 from serve_app.identity.passwords import HashParams, Passwords
 from serve_app.identity.revocation import Revocations
 from serve_app.identity.schemas import RegisterRequest, UserUpdate
-from serve_app.identity.tokens import TokenService
 from serve_app.identity.wiring import build_identity
 from storage import users
-from storage.pool import open_pool
 
 CHEAP = HashParams(time_cost=1, memory_cost_kib=8, parallelism=1)
 STRONGER = HashParams(time_cost=2, memory_cost_kib=16, parallelism=1)
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-async def pool(system):
-    pool = await open_pool(system.settings.database_url, max_size=6, name="test-identity")
-    yield pool
-    await pool.close()
-
-
-@pytest.fixture
-def tokens(system) -> TokenService:
-    return TokenService(system.settings)
 
 
 def identity(system, pool, tokens, params=CHEAP):

@@ -9,14 +9,6 @@ import pytest
 
 from domain.errors import RateLimited
 from serve_app.identity.throttle import LoginThrottle
-from storage.pool import open_pool
-
-
-@pytest.fixture
-async def pool(system):
-    pool = await open_pool(system.settings.database_url, max_size=4, name="test-throttle")
-    yield pool
-    await pool.close()
 
 
 def email() -> str:

@@ -30,7 +30,6 @@ from serve_app.payments.settlement import Settlement, charge_request
 from serve_app.payments.stripe_gateway import StripeGateway
 from serve_app.payments.wiring import PaymentsContext
 from storage import payments as sql
-from storage.pool import open_pool
 from tests.conftest import free_port
 from tests.factories import make_product
 from tests.helpers import eventually, users_with_tokens
@@ -66,13 +65,6 @@ def localstripe_url():
     yield f"http://127.0.0.1:{port}"
     process.terminate()
     process.wait(10)
-
-
-@pytest.fixture
-async def pool(system):
-    pool = await open_pool(system.settings.database_url, max_size=4, name="test-payments")
-    yield pool
-    await pool.close()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import httpx
 import pytest
 from fastapi import Depends, FastAPI
 
-from config import Settings
 from domain.errors import NotFound, Unauthenticated
 from serve_app.auth import Owned, current_principal, ensure_owner, owned, require_roles
 from serve_app.errors import install_error_handlers
@@ -32,11 +31,6 @@ class RevokeEverything:
 async def load_document(services: FakeServices, document_id: str) -> Owned | None:
     owner = services.documents.get(document_id)
     return Owned(owner_id=owner, resource={"id": document_id}) if owner else None
-
-
-@pytest.fixture
-def tokens(tmp_path) -> TokenService:
-    return TokenService(Settings(state_dir=tmp_path, jwt_secret="k" * 40))
 
 
 @pytest.fixture

@@ -43,11 +43,6 @@ class FakeServices:
 
 
 @pytest.fixture
-def tokens(tmp_path) -> TokenService:
-    return TokenService(Settings(state_dir=tmp_path, jwt_secret="k" * 40))
-
-
-@pytest.fixture
 def route_calls() -> list[bytes]:
     return []
 
