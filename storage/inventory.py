@@ -52,6 +52,33 @@ async def load_stock(conn: AsyncConnection, product_id: str) -> tuple[dict, list
     return counters, reservations, [row["ref"] for row in restocks], sale
 
 
+# See write_stock_batch.
+_WRITE_STOCK_BATCH = """
+    WITH counters AS (
+        UPDATE product_stock
+           SET received = %(received)s, reserved = %(reserved)s, sold = %(sold)s,
+               version = %(version)s, updated_at = now()
+         WHERE product_id = %(product_id)s AND version = %(expected_version)s
+           AND (SELECT epoch FROM shard_epochs WHERE shard_id = %(shard_id)s) = %(epoch)s
+        RETURNING 1
+    ), ledger AS (
+        INSERT INTO stock_ledger (product_id, kind, ref, quantity, version, epoch)
+        SELECT %(product_id)s, kind, ref, quantity, version, %(epoch)s
+          FROM json_to_recordset(%(movements)s::json) AS m(kind text, ref text, quantity int, version bigint)
+         WHERE EXISTS (SELECT 1 FROM counters)
+    ), holds AS (
+        INSERT INTO stock_reservations (product_id, order_id, quantity, status, hold_until, shopper_id)
+        SELECT %(product_id)s, order_id, quantity, status, hold_until, shopper_id
+          FROM json_to_recordset(%(reservations)s::json)
+               AS r(order_id text, quantity int, status text, hold_until timestamptz, shopper_id text)
+         WHERE EXISTS (SELECT 1 FROM counters)
+        ON CONFLICT (product_id, order_id) DO UPDATE
+           SET quantity = EXCLUDED.quantity, status = EXCLUDED.status,
+               hold_until = EXCLUDED.hold_until, updated_at = now()
+    )
+    SELECT count(*) FROM counters"""
+
+
 async def write_stock_batch(
     conn: AsyncConnection, product_id: str, *, received: int, reserved: int, sold: int, version: int,
     expected_version: int, shard_id: int, epoch: int, movements: list[dict], reservations: list,
@@ -64,29 +91,7 @@ async def write_stock_batch(
     """
     async with conn.cursor(row_factory=tuple_row) as cur:
         await cur.execute(
-            """WITH counters AS (
-                   UPDATE product_stock
-                      SET received = %(received)s, reserved = %(reserved)s, sold = %(sold)s,
-                          version = %(version)s, updated_at = now()
-                    WHERE product_id = %(product_id)s AND version = %(expected_version)s
-                      AND (SELECT epoch FROM shard_epochs WHERE shard_id = %(shard_id)s) = %(epoch)s
-                   RETURNING 1
-               ), ledger AS (
-                   INSERT INTO stock_ledger (product_id, kind, ref, quantity, version, epoch)
-                   SELECT %(product_id)s, kind, ref, quantity, version, %(epoch)s
-                     FROM json_to_recordset(%(movements)s::json) AS m(kind text, ref text, quantity int, version bigint)
-                    WHERE EXISTS (SELECT 1 FROM counters)
-               ), holds AS (
-                   INSERT INTO stock_reservations (product_id, order_id, quantity, status, hold_until, shopper_id)
-                   SELECT %(product_id)s, order_id, quantity, status, hold_until, shopper_id
-                     FROM json_to_recordset(%(reservations)s::json)
-                          AS r(order_id text, quantity int, status text, hold_until timestamptz, shopper_id text)
-                    WHERE EXISTS (SELECT 1 FROM counters)
-                   ON CONFLICT (product_id, order_id) DO UPDATE
-                      SET quantity = EXCLUDED.quantity, status = EXCLUDED.status,
-                          hold_until = EXCLUDED.hold_until, updated_at = now()
-               )
-               SELECT count(*) AS written FROM counters""",
+            _WRITE_STOCK_BATCH,
             {
                 "product_id": product_id, "received": received, "reserved": reserved, "sold": sold,
                 "version": version, "expected_version": expected_version, "shard_id": shard_id, "epoch": epoch,
