@@ -75,14 +75,14 @@ async def run(settings: Settings, *, concurrency: int, count: int, duration_s: f
         actors = ActorClient(settings)
         await actors.ping_all(timeout_s=60)
 
-        async def hot_sku_runs(label: str, limit: int, seconds: float) -> tuple[RunResult, RunResult]:
+        async def hot_sku_runs(label: str, seconds: float) -> tuple[RunResult, RunResult]:
             hot = (await _seed_products(pool, 1))[0]
 
             async def via_actor(i: int) -> None:
                 await actors.ask("product", hot, Reserve(f"bench-{run_id}-{hot[:8]}-{i}", 1))
 
             actor = await closed_loop(f"{label}hot SKU, ProductActor", via_actor,
-                                      concurrency=concurrency, count=limit, duration_s=seconds)
+                                      concurrency=concurrency, count=count, duration_s=seconds)
             row_id = await _hot_row_table(pool)
 
             async def via_hot_row(i: int) -> None:
@@ -96,15 +96,15 @@ async def run(settings: Settings, *, concurrency: int, count: int, duration_s: f
                         raise RuntimeError("out of stock")
 
             hot_row = await closed_loop(f"{label}hot SKU, UPDATE per reservation", via_hot_row,
-                                        concurrency=concurrency, count=limit, duration_s=seconds)
+                                        concurrency=concurrency, count=count, duration_s=seconds)
             return actor, hot_row
 
         # Not measured: the first seconds of a fresh shard and a fresh pool are slower
         # (connections opening, first activations), and would count against round 1 only.
         if warmup_s > 0:
-            await hot_sku_runs("warm-up: ", count, warmup_s)
+            await hot_sku_runs("warm-up: ", warmup_s)
         for n in range(1, rounds + 1):
-            actor, hot_row = await hot_sku_runs(f"round {n}: " if rounds > 1 else "", count, duration_s)
+            actor, hot_row = await hot_sku_runs(f"round {n}: " if rounds > 1 else "", duration_s)
             results += [actor, hot_row]
             pairs.append((actor, hot_row))
 
