@@ -5,7 +5,6 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 from prometheus_client import CollectorRegistry
 
 from config import Settings
@@ -14,6 +13,7 @@ from serve_app.routes import admin, cart, catalog, delivery, identity, notificat
 from serve_app.errors import install_error_handlers
 from serve_app.middleware import HttpMetrics, RequestContextMiddleware
 from serve_app.orders.soldout_gate import SoldOutGate
+from serve_app.responses import OrjsonResponse
 from serve_app.services import open_services
 
 API_VERSION = "1"
@@ -35,7 +35,7 @@ def create_app(settings: Settings, *, behind_serve: bool = False) -> FastAPI:
         version=API_VERSION,
         description="Actor-model commerce backend. Contract: shared/API.md.",
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
+        default_response_class=OrjsonResponse,
         # No OpenTelemetry here (metrics are Prometheus, logs are JSON); with it on,
         # FastAPI asks the global OTel providers on every request (~8% of a refusal).
         telemetry={"tracing": False, "metrics": False, "logs": False},

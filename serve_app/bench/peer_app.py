@@ -18,10 +18,11 @@ from contextlib import asynccontextmanager
 
 import jwt
 from fastapi import FastAPI, Header
-from fastapi.responses import ORJSONResponse
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from serve_app.responses import OrjsonResponse
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS peer_stock (
@@ -55,8 +56,8 @@ class OutOfStock(Exception):
     pass
 
 
-def error(status: int, code: str, message: str) -> ORJSONResponse:
-    return ORJSONResponse({"error": {"code": code, "message": message, "details": {}}}, status_code=status)
+def error(status: int, code: str, message: str) -> OrjsonResponse:
+    return OrjsonResponse({"error": {"code": code, "message": message, "details": {}}}, status_code=status)
 
 
 async def ensure_schema(conn: AsyncConnection) -> None:
@@ -98,7 +99,7 @@ def create_app() -> FastAPI:
         finally:
             await pool.close()
 
-    app = FastAPI(title="peer checkout", lifespan=lifespan, default_response_class=ORJSONResponse)
+    app = FastAPI(title="peer checkout", lifespan=lifespan, default_response_class=OrjsonResponse)
 
     @app.get("/healthz")
     async def healthz() -> dict:
@@ -114,6 +115,6 @@ def create_app() -> FastAPI:
         key = idempotency_key or uuid.uuid4().hex
         async with pool.connection() as conn:
             status, view = await place(conn, str(claims["sub"]), key, body.items[0])
-        return ORJSONResponse(view, status_code=status)
+        return OrjsonResponse(view, status_code=status)
 
     return app
