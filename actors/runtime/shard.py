@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import time
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -77,6 +78,7 @@ class ShardCore:
         self._actors: dict[tuple[str, str], VirtualActor] = {}
         self.committer = GroupCommitter(pool)
         self.activations = 0
+        self._retired: dict[str, Counter] = defaultdict(Counter)  # batch counts of actors no longer hosted
 
     async def start(self) -> ShardCore:
         self.epoch = await take_epoch(self._pool, self.shard_id)
@@ -166,6 +168,8 @@ class ShardCore:
             entity = self._entities.get(kind)
             if entity is None:
                 raise NotFound(f"No entity kind {kind!r} on this shard.", code="unknown_entity_kind")
+            if actor is not None:
+                self._retire(actor)
             actor = VirtualActor(
                 entity, key, self._pool, self.committer, self, idle_ttl_s=self._idle_ttl_s, max_batch=self._max_batch,
                 on_passivate=self._forget, on_fenced=self._fenced, on_state=self._reconcile,
@@ -177,6 +181,18 @@ class ShardCore:
     def _forget(self, actor: VirtualActor) -> None:
         if self._actors.get((actor.entity.kind, actor.key)) is actor:
             del self._actors[(actor.entity.kind, actor.key)]
+            self._retire(actor)
+
+    def _retire(self, actor: VirtualActor) -> None:
+        self._retired[actor.entity.kind].update(batches=actor.batches, messages=actor.messages)
+
+    def batch_stats(self) -> dict[str, dict[str, int]]:
+        """Per entity kind, since this incarnation started: committed batches and the
+        messages they answered. Messages per batch is how much group commit saves."""
+        totals = defaultdict(Counter, {kind: Counter(counts) for kind, counts in self._retired.items()})
+        for actor in self._actors.values():
+            totals[actor.entity.kind].update(batches=actor.batches, messages=actor.messages)
+        return {kind: {"batches": counts["batches"], "messages": counts["messages"]} for kind, counts in totals.items()}
 
     def _fenced(self) -> None:
         if not self.fenced:
@@ -224,6 +240,7 @@ class ShardCore:
         if actor is None:
             return False
         await actor.stop()
+        self._retire(actor)
         return True
 
     async def close(self) -> None:
@@ -305,7 +322,8 @@ class Shard:
 
     async def ping(self) -> dict:
         core = await self._ready()
-        return {"shard_id": core.shard_id, "epoch": core.epoch, "pid": os.getpid(), "active": core.active_count()}
+        return {"shard_id": core.shard_id, "epoch": core.epoch, "pid": os.getpid(), "active": core.active_count(),
+                "batches": core.batch_stats()}
 
     async def is_active(self, kind: str, key: str) -> bool:
         return (await self._ready()).is_active(kind, key)

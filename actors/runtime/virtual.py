@@ -48,7 +48,8 @@ class VirtualActor:
         self._in_flight = 0
         self._wakeup = asyncio.Event()
         self.state: Any = None
-        self.batches = 0
+        self.batches = 0  # committed batches, and the messages they answered
+        self.messages = 0
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"{entity.kind}:{key}")
 
     def tell(self, command: Any) -> asyncio.Future:
@@ -132,6 +133,7 @@ class VirtualActor:
             return
         self.state = self.entity.adopt(self.state, working)
         self.batches += 1
+        self.messages += len(batch)
         self._answer(batch, outcomes)
         self._on_state(self)  # timers and effects follow the committed state
 

@@ -19,6 +19,7 @@ import json
 import random
 import statistics
 import uuid
+from collections import Counter
 
 from psycopg_pool import AsyncConnectionPool
 
@@ -65,11 +66,18 @@ async def _hot_row_table(pool: AsyncConnectionPool) -> int:
     return row["id"]
 
 
+async def _product_batches(actors: ActorClient, key: str) -> Counter:
+    """Batches committed by the product actors of `key`'s shard, and the messages they answered."""
+    stats = await actors.handle(actors.placement.shard_for(key)).ping.remote()
+    return Counter(stats["batches"].get("product", {}))
+
+
 async def run(settings: Settings, *, concurrency: int, count: int, duration_s: float, skus: int,
               rounds: int = 1, shard_counts: tuple[int, ...] = (1, 2, 4), warmup_s: float = 3.0) -> dict:
     pool = await open_pool(settings.database_url, max_size=concurrency + 2, name="bench")
     results: list[RunResult] = []
     pairs: list[tuple[RunResult, RunResult]] = []
+    batch_sizes: list[float] = []  # reservations per ProductActor batch, per round
     try:
         run_id = uuid.uuid4().hex[:8]
         actors = ActorClient(settings)
@@ -81,8 +89,11 @@ async def run(settings: Settings, *, concurrency: int, count: int, duration_s: f
             async def via_actor(i: int) -> None:
                 await actors.ask("product", hot, Reserve(f"bench-{run_id}-{hot[:8]}-{i}", 1))
 
+            before = await _product_batches(actors, hot)
             actor = await closed_loop(f"{label}hot SKU, ProductActor", via_actor,
                                       concurrency=concurrency, count=count, duration_s=seconds)
+            batched = await _product_batches(actors, hot) - before
+            batch_sizes.append(round(batched["messages"] / batched["batches"], 1) if batched["batches"] else 0.0)
             row_id = await _hot_row_table(pool)
 
             async def via_hot_row(i: int) -> None:
@@ -103,6 +114,7 @@ async def run(settings: Settings, *, concurrency: int, count: int, duration_s: f
         # (connections opening, first activations), and would count against round 1 only.
         if warmup_s > 0:
             await hot_sku_runs("warm-up: ", warmup_s)
+            batch_sizes.clear()
         for n in range(1, rounds + 1):
             actor, hot_row = await hot_sku_runs(f"round {n}: " if rounds > 1 else "", duration_s)
             results += [actor, hot_row]
@@ -137,6 +149,7 @@ async def run(settings: Settings, *, concurrency: int, count: int, duration_s: f
         "hot_row_rps": median([hot_row.rps for _, hot_row in pairs]),
         "ratio": round(statistics.median(known), 2) if known else None,
         "ratios": ratios,
+        "actor_batch_sizes": batch_sizes,
         "many_sku_rps_by_shards": many_sku,
         "concurrency": concurrency, "skus": skus, "duration_s": duration_s, "count": count, "rounds": rounds,
         "warmup_s": warmup_s,
@@ -151,6 +164,7 @@ def print_report(report: dict) -> None:
         print(f"{row['name']:<36} {row['ok']:>8} {row['rps']:>10.1f} {row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f}  "
               f"{row['errors'] or ''}")
     of = f" (median of {report['rounds']} rounds: {report['ratios']})" if report["rounds"] > 1 else ""
+    print(f"reservations per ProductActor batch: {report['actor_batch_sizes']} ({report['concurrency']} clients)")
     print(f"ratio actor / hot row: {report['ratio']}x{of} (target >= 5)")
     summary = {k: v for k, v in report.items() if k != "rows"}
     print(json.dumps(summary))

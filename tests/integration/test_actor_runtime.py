@@ -140,3 +140,15 @@ def test_placement_is_stable_and_pins_hot_keys():
     assert stable_hash("abc") == int.from_bytes(__import__("hashlib").blake2b(b"abc", digest_size=8).digest(), "big")
     spread = {placement.shard_for(f"k{i}") for i in range(200)}
     assert spread == {0, 1, 2, 3}
+
+
+async def test_batch_stats_count_every_answered_message_across_passivation(system, pool):
+    product = await make_product(system.settings.database_url, stock=30)
+    shard = await core(pool, TEST_SHARD_BASE + 7).start()
+    await asyncio.gather(*(shard.call("product", product, Reserve(f"s-{i}", 1)) for i in range(20)))
+    first = shard.batch_stats()["product"]
+    assert first["messages"] == 20 and 1 <= first["batches"] < 20  # grouped, and every ask counted
+    assert await shard.passivate("product", product)
+    await shard.call("product", product, Reserve("s-after", 1))  # a new activation of the same key
+    assert shard.batch_stats()["product"] == {"batches": first["batches"] + 1, "messages": 21}
+    await shard.close()

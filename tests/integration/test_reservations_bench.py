@@ -24,3 +24,5 @@ async def test_a_tiny_benchmark_reports_every_round_and_the_median_ratio(system)
     assert report["ratio"] == pytest.approx(statistics.median(report["ratios"]), abs=0.01)
     assert report["actor_rps"] == pytest.approx(statistics.median(a for a, _ in pairs), abs=0.2)
     assert report["rounds"] == 2 and set(report["many_sku_rps_by_shards"]) == {"1"}
+    # 4 clients: the ProductActor's batches hold 1 to 4 reservations, measured per round on its shard.
+    assert len(report["actor_batch_sizes"]) == 2 and all(1 <= size <= 4 for size in report["actor_batch_sizes"])
