@@ -63,10 +63,11 @@ class ActorClient:
 
     async def ping_all(self, timeout_s: float = 5.0) -> list[dict]:
         return await asyncio.wait_for(
-            asyncio.gather(*(self._ping(shard) for shard in self.all_shards())), timeout_s
+            asyncio.gather(*(self.ping(shard) for shard in self.all_shards())), timeout_s
         )
 
-    async def _ping(self, shard_id: int) -> dict:
+    async def ping(self, shard_id: int) -> dict:
+        """The shard's `Shard.ping()`: its incarnation, active actors and batch counts."""
         try:
             return await self.handle(shard_id).ping.remote()
         except _RETRYABLE_RAY:

@@ -68,7 +68,7 @@ async def _hot_row_table(pool: AsyncConnectionPool) -> int:
 
 async def _product_batches(actors: ActorClient, key: str) -> Counter:
     """Batches committed by the product actors of `key`'s shard, and the messages they answered."""
-    stats = await actors.handle(actors.placement.shard_for(key)).ping.remote()
+    stats = await actors.ping(actors.placement.shard_for(key))
     return Counter(stats["batches"].get("product", {}))
 
 
