@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     # A checkout that has not finished its order this long after opening it is
     # presumed dead; the OrderActor finishes (or releases) it.
     order_recovery_grace_s: int = Field(default=30, ge=1, le=3600)
+    # How often each shard looks for due dates of actors that are not active
+    # (e.g. the hold of an order a ProductActor placed): expiry is this late at most.
+    due_sweep_interval_s: float = Field(default=5.0, gt=0, le=600)
     shipping_flat_amount: int = Field(default=499, ge=0)
     shipping_free_over_amount: int | None = Field(default=5_000, ge=0)
 

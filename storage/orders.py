@@ -32,37 +32,51 @@ async def load_lines(conn: AsyncConnection, order_ids: list, seller_id: str | No
     )).fetchall()
 
 
-# The order and its lines in one statement, only if the writer's epoch is current.
-_INSERT_ORDER = """
+# New orders and their lines in one statement, only if the writer's epoch is
+# current; an id that exists already is skipped (the caller sees which).
+_INSERT_ORDERS = """
     WITH o AS (
         INSERT INTO orders (id, user_id, status, stock_state, currency, subtotal_amount, shipping_amount,
-                            total_amount, shipping_address, request_hash, version, created_at)
-        SELECT %(id)s, %(user_id)s, %(status)s, %(stock_state)s, %(currency)s, %(subtotal)s, %(shipping)s,
-               %(total)s, %(address)s, %(request_hash)s, %(version)s, %(created_at)s
+                            total_amount, shipping_address, expires_at, short_items, request_hash, version,
+                            created_at)
+        SELECT id, user_id, status, stock_state, currency, subtotal, shipping, total, address, expires_at,
+               coalesce(short_items, '[]'::jsonb), request_hash, version, created_at
+          FROM json_to_recordset(%(orders)s::json) AS r(
+               id uuid, user_id uuid, status text, stock_state text, currency text, subtotal bigint,
+               shipping bigint, total bigint, address jsonb, expires_at timestamptz, short_items jsonb,
+               request_hash text, version bigint, created_at timestamptz)
          WHERE (SELECT epoch FROM shard_epochs WHERE shard_id = %(shard_id)s) = %(epoch)s
         ON CONFLICT (id) DO NOTHING
         RETURNING id),
     l AS (
         INSERT INTO order_lines (order_id, line_no, product_id, seller_id, sku, name, quantity, unit_price_amount)
-        SELECT o.id, l.line_no, l.product_id, l.seller_id, l.sku, l.name, l.quantity, l.unit_price
-          FROM o, json_to_recordset(%(lines)s::json) AS l(
-               line_no int, product_id uuid, seller_id uuid, sku text, name text, quantity int, unit_price bigint))
-    SELECT count(*) FROM o"""
+        SELECT l.order_id, l.line_no, l.product_id, l.seller_id, l.sku, l.name, l.quantity, l.unit_price
+          FROM json_to_recordset(%(lines)s::json) AS l(
+               order_id uuid, line_no int, product_id uuid, seller_id uuid, sku text, name text, quantity int,
+               unit_price bigint)
+         WHERE l.order_id IN (SELECT id FROM o))
+    SELECT id::text FROM o"""
 
 
-async def insert_order(conn: AsyncConnection, order: dict, lines: list[dict], *, shard_id: int, epoch: int) -> str | None:
-    """Insert a new order and its lines if our epoch is current; None on success, else "fenced" or "stale"."""
-    params = {
-        **order, "address": Jsonb(order["address"]) if order["address"] is not None else None,
-        "shard_id": shard_id, "epoch": epoch,
-        "lines": json_rows([{**line, "line_no": n} for n, line in enumerate(lines, start=1)]),
-    }
+async def insert_orders(conn: AsyncConnection, orders: list[dict], *, shard_id: int, epoch: int) -> set[str]:
+    """Insert new orders (each with its `lines`) if our epoch is current; return the
+    ids inserted. An id missing from the result existed already, or we are fenced
+    (`fenced_or_stale` tells)."""
+    lines = [{**line, "order_id": order["id"], "line_no": n}
+             for order in orders for n, line in enumerate(order["lines"], start=1)]
     async with conn.cursor(row_factory=tuple_row) as cur:
-        await cur.execute(_INSERT_ORDER, params)
-        (inserted,) = await cur.fetchone()
-    if inserted != 1:
-        return await fenced_or_stale(conn, shard_id, epoch)
-    return None
+        await cur.execute(_INSERT_ORDERS, {
+            "orders": json_rows([{k: v for k, v in order.items() if k != "lines"} for order in orders]),
+            "lines": json_rows(lines), "shard_id": shard_id, "epoch": epoch,
+        })
+        return {row[0] for row in await cur.fetchall()}
+
+
+async def insert_order(conn: AsyncConnection, order: dict, *, shard_id: int, epoch: int) -> str | None:
+    """Insert one new order; None on success, else "fenced" or "stale" (the id exists)."""
+    if await insert_orders(conn, [order], shard_id=shard_id, epoch=epoch):
+        return None
+    return await fenced_or_stale(conn, shard_id, epoch)
 
 
 async def update_order(conn: AsyncConnection, changes: dict, *, expected_version: int, shard_id: int, epoch: int) -> str | None:
@@ -83,6 +97,16 @@ async def update_order(conn: AsyncConnection, changes: dict, *, expected_version
     return await fenced_or_stale(conn, shard_id, epoch)
 
 
+async def orders_due(conn: AsyncConnection, limit: int = 1000) -> list[str]:
+    """Orders whose hold has run out but which are still AWAITING_PAYMENT."""
+    rows = await (await conn.execute(
+        """SELECT id FROM orders WHERE status = 'AWAITING_PAYMENT' AND expires_at <= now()
+            ORDER BY expires_at LIMIT %s""",
+        (limit,),
+    )).fetchall()
+    return [str(row["id"]) for row in rows]
+
+
 async def orders_needing_attention(conn: AsyncConnection) -> list[str]:
     rows = await (await conn.execute(
         """SELECT id FROM orders
@@ -91,20 +115,21 @@ async def orders_needing_attention(conn: AsyncConnection) -> list[str]:
     return [str(row["id"]) for row in rows]
 
 
-async def products_for_checkout(conn: AsyncConnection, product_ids: list) -> dict[str, dict]:
-    """Current catalog data for the products of a checkout, by id; during a
-    running sale the sale price replaces the list price."""
+async def checkout_facts(conn: AsyncConnection, product_ids: list, order_id: str) -> tuple[dict[str, dict], bool]:
+    """Current catalog data for the products of a checkout, by id (during a running
+    sale the sale price replaces the list price), and whether the order exists."""
     rows = await (await conn.execute(
         """SELECT p.id, p.seller_id, p.sku, p.name, p.status,
                   CASE WHEN s.product_id IS NOT NULL AND now() >= s.starts_at AND now() < s.ends_at
                        THEN s.price_amount ELSE p.price_amount END AS price_amount,
                   CASE WHEN s.product_id IS NOT NULL AND now() >= s.starts_at AND now() < s.ends_at
-                       THEN s.currency ELSE p.price_currency END AS price_currency
+                       THEN s.currency ELSE p.price_currency END AS price_currency,
+                  EXISTS (SELECT 1 FROM orders WHERE id = %s) AS order_exists
              FROM products p LEFT JOIN product_sales s ON s.product_id = p.id
             WHERE p.id = ANY(%s::uuid[])""",
-        (product_ids,),
+        (order_id, product_ids),
     )).fetchall()
-    return {str(row["id"]): row for row in rows}
+    return {str(row["id"]): row for row in rows}, any(row["order_exists"] for row in rows)
 
 
 async def page_orders(

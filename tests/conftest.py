@@ -68,6 +68,7 @@ def system(smtp_server):
         # Short enough for expiry and recovery tests to watch them happen.
         order_hold_ttl_s=15,
         order_recovery_grace_s=4,
+        due_sweep_interval_s=1,
         stripe_webhook_secret="whsec_test_commerce_payments_webhook",
         # Small, so a test burst can trip admission control (429) on one product.
         admission_queue_limit=60,

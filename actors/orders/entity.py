@@ -58,13 +58,7 @@ class OrderEntity(EntityBase):
 
     async def persist(self, conn: AsyncConnection, before: OrderState, after: OrderState, ctx: WriteContext) -> None:
         if not before.exists:
-            failure = await sql.insert_order(conn, {
-                "id": after.id, "user_id": after.user_id, "status": str(after.status), "stock_state": after.stock,
-                "currency": after.totals.currency, "subtotal": after.totals.subtotal,
-                "shipping": after.totals.shipping, "total": after.totals.total,
-                "address": after.shipping_address, "request_hash": after.request_hash,
-                "version": after.version, "created_at": after.created_at,
-            }, [line.__dict__ for line in after.lines], shard_id=ctx.shard_id, epoch=ctx.epoch)
+            failure = await sql.insert_order(conn, order_record(after), shard_id=ctx.shard_id, epoch=ctx.epoch)
         else:
             failure = await sql.update_order(conn, {
                 "id": after.id, "status": str(after.status), "stock_state": after.stock,
@@ -77,9 +71,7 @@ class OrderEntity(EntityBase):
             raise Fenced(f"Shard {ctx.shard_id} epoch {ctx.epoch} is fenced off; retry.")
         if failure == "stale":
             raise StaleState("The order changed elsewhere; retry.")
-        await append_events(conn, [
-            NewEvent(type=type_, aggregate_id=after.id, data=data) for type_, data in after.pending_events
-        ])
+        await append_events(conn, order_events(after))
 
     # -- derived from the state -----------------------------------------------
 
@@ -98,6 +90,28 @@ class OrderEntity(EntityBase):
 
     async def keys_needing_attention(self, conn: AsyncConnection) -> list[str]:
         return await sql.orders_needing_attention(conn)
+
+    async def keys_due(self, conn: AsyncConnection) -> list[str]:
+        # Orders placed by a ProductActor (actors/orders/place.py) have no active
+        # actor and so no armed timer: their expiry is found here.
+        return await sql.orders_due(conn)
+
+
+def order_record(state: OrderState) -> dict:
+    """A new order's row (and its lines) for `storage.orders.insert_orders`."""
+    totals = state.totals
+    return {
+        "id": state.id, "user_id": state.user_id, "status": str(state.status), "stock_state": state.stock,
+        "currency": totals.currency, "subtotal": totals.subtotal, "shipping": totals.shipping,
+        "total": totals.total, "address": state.shipping_address, "expires_at": state.expires_at,
+        "short_items": list(state.short_items), "request_hash": state.request_hash, "version": state.version,
+        "created_at": state.created_at, "lines": [line.__dict__ for line in state.lines],
+    }
+
+
+def order_events(state: OrderState) -> list[NewEvent]:
+    """The events the state recorded since it was last written, for the outbox."""
+    return [NewEvent(type=type_, aggregate_id=state.id, data=data) for type_, data in state.pending_events]
 
 
 def state_from_rows(row: dict, lines: list[dict]) -> OrderState:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from actors.orders.state import OrderStatus, OrderTrigger, next_status, releases_stock, needs_refund
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict, DomainError, NotFound
 
 StockIntent = Literal["none", "reserving", "held", "releasing", "released", "committing", "committed"]
 
@@ -314,6 +314,14 @@ _HANDLERS = {
     StockSettled: OrderState._stock_settled,
     Redrive: OrderState._redrive,
 }
+
+
+def short_item(line: Line, refusal: DomainError) -> dict:
+    """What a rejected order and its 409 say about a line a product refused."""
+    return {
+        "product_id": line.product_id, "sku": line.sku, "requested": line.quantity,
+        "available": refusal.details.get("available", 0), "reason": refusal.code,
+    }
 
 
 def lines_from_public(view: dict) -> tuple[Line, ...]:

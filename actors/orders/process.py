@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from actors.inventory.state import Commit, Release, Reserve
-from actors.orders.model import Line, ReservationFailed, ReservationSucceeded
+from actors.orders.model import Line, ReservationFailed, ReservationSucceeded, short_item
 from domain.errors import Conflict, NotFound, RateLimited, Unavailable
 
 
@@ -44,10 +44,7 @@ async def reserve_order(actors, order_id: str, lines: tuple[Line, ...], hold_ttl
         # checkout away) rejects the order; a product that did not answer leaves
         # it PENDING for the re-drive.
         if isinstance(result, (Conflict, NotFound, RateLimited)):
-            short.append({
-                "product_id": line.product_id, "sku": line.sku, "requested": line.quantity,
-                "available": result.details.get("available", 0), "reason": result.code,
-            })
+            short.append(short_item(line, result))
         elif isinstance(result, BaseException):
             raise result if isinstance(result, Unavailable) else Unavailable(str(result))
     if short:

@@ -30,6 +30,20 @@ class StaleState(Unavailable):
     code = "stale_state"
 
 
+class Redecide(Exception):
+    """Raised by `persist`: some commands cannot be written as decided, because what
+    they would create exists already (e.g. an order placed meanwhile by another path).
+
+    The runtime drops the batch's writes, answers every command for which
+    `answer(command)` is not None with that answer, and decides the rest of the
+    batch again on a fresh clone. Rare by design: callers check first, so this
+    only settles races."""
+
+    def __init__(self, answer: Callable[[Any], Any]):
+        super().__init__("some commands of the batch must be decided again")
+        self.answer = answer
+
+
 @dataclass(frozen=True)
 class Wake:
     """Activate the actor and reconcile its timers and effects; changes nothing."""
@@ -97,4 +111,9 @@ class EntityBase:
 
     async def keys_needing_attention(self, conn: AsyncConnection) -> list[str]:
         """Keys to wake when a shard starts (timers to re-arm, effects to resume)."""
+        return []
+
+    async def keys_due(self, conn: AsyncConnection) -> list[str]:
+        """Keys whose durable due date has passed, woken by the shard's periodic sweep:
+        timers of actors that were never activated (e.g. created by another actor)."""
         return []

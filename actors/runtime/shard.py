@@ -38,6 +38,7 @@ SHARD_NAME = "commerce-shard-{}"
 SHARD_RUNTIME_ENV = {"env_vars": {"RAY_USE_UVLOOP": "1"}}
 DEFAULT_IDLE_TTL_S = 300.0
 DEFAULT_MAX_BATCH = 1024
+DEFAULT_DUE_SWEEP_S = 5.0
 
 # A reply crosses the Ray boundary as (ok, value): one failed command must not
 # fail the other commands that shared its Ray call.
@@ -61,7 +62,7 @@ class ShardCore:
         self, shard_id: int, pool: AsyncConnectionPool, entities: Mapping[str, Entity], *,
         idle_ttl_s: float = DEFAULT_IDLE_TTL_S, max_batch: int = DEFAULT_MAX_BATCH,
         on_fenced: Callable[[], None] | None = None,
-        placement: Placement | None = None, actors: Any = None,
+        placement: Placement | None = None, actors: Any = None, due_sweep_s: float = DEFAULT_DUE_SWEEP_S,
     ):
         self.shard_id = shard_id
         self.placement = placement
@@ -79,28 +80,51 @@ class ShardCore:
         self.committer = GroupCommitter(pool)
         self.activations = 0
         self._retired: dict[str, Counter] = defaultdict(Counter)  # batch counts of actors no longer hosted
+        self._due_sweep_s = due_sweep_s
+        self._sweeper: asyncio.Task | None = None
 
     async def start(self) -> ShardCore:
         self.epoch = await take_epoch(self._pool, self.shard_id)
         log.info("shard %s incarnation took epoch %s", self.shard_id, self.epoch)
         await self._wake_keys_needing_attention()
+        if self.placement is not None and self._due_sweep_s > 0:
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever(), name="due-keys-sweep")
         return self
 
     async def _wake_keys_needing_attention(self) -> None:
         """Re-arm timers and resume effects of this shard's keys after a (re)start."""
         if self.placement is None:
             return
+        if woken := await self._wake_own_keys("keys_needing_attention"):
+            log.info("shard %s woke %d actors needing attention", self.shard_id, woken)
+
+    async def _sweep_forever(self) -> None:
+        while not self.fenced:
+            await asyncio.sleep(self._due_sweep_s)
+            try:
+                await self.wake_due_keys()
+            except Exception as exc:  # the next sweep tries again
+                log.warning("shard %s due-keys sweep failed: %r", self.shard_id, exc)
+
+    async def wake_due_keys(self) -> int:
+        """Wake this shard's keys whose durable due date passed (EntityBase.keys_due):
+        an actor that was never activated has no timer armed. Returns how many."""
+        return await self._wake_own_keys("keys_due")
+
+    async def _wake_own_keys(self, finder_name: str) -> int:
+        """Wake the keys on this shard that each entity kind's `finder_name` query returns."""
+        woken = 0
         for kind, entity in self._entities.items():
-            finder = getattr(entity, "keys_needing_attention", None)
+            finder = getattr(entity, finder_name, None)
             if finder is None:
                 continue
             async with self._pool.connection() as conn:
                 keys = await finder(conn)
-            mine = [key for key in keys if self.placement.shard_for(key) == self.shard_id]
-            for key in mine:
-                self._fire_and_forget(kind, key, Wake())
-            if mine:
-                log.info("shard %s woke %d %s actors", self.shard_id, len(mine), kind)
+            for key in keys:
+                if self.placement.shard_for(key) == self.shard_id:
+                    self._fire_and_forget(kind, key, Wake())
+                    woken += 1
+        return woken
 
     def _fire_and_forget(self, kind: str, key: str, command: Any) -> None:
         try:
@@ -244,6 +268,8 @@ class ShardCore:
         return True
 
     async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         for armed in self._timers.values():
             for _, handle in armed.values():
                 handle.cancel()
@@ -305,6 +331,7 @@ class Shard:
                     self._shard_id, pool, default_entities(self._settings), idle_ttl_s=self._idle_ttl_s,
                     on_fenced=self._exit_soon, actors=ActorClient(self._settings),
                     placement=Placement(self._settings.actor_shards, self._settings.hot_keys),
+                    due_sweep_s=self._settings.due_sweep_interval_s,
                 )
                 self._core = await core.start()
         return self._core

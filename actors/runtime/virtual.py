@@ -7,7 +7,9 @@ batches by the shard's GroupCommitter) and only then answers every caller. A rej
 and is answered after the same commit, since it was decided against the
 batch's state. If the transaction fails, the clone is dropped, the state is
 forgotten (reloaded on the next message) and every caller in the batch gets a
-retryable error: nothing is answered that is not durable.
+retryable error: nothing is answered that is not durable. A write that
+raises `Redecide` (what a command would create exists already) has those
+commands answered as it says, and the rest of the batch decided again.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any, Callable
 from psycopg_pool import AsyncConnectionPool
 
 from actors.runtime.committer import GroupCommitter
-from actors.runtime.entity import Entity, Fenced, Wake, WriteContext
+from actors.runtime.entity import Entity, Fenced, Redecide, Wake, WriteContext
 from domain.errors import DomainError, Unavailable
 
 log = logging.getLogger(__name__)
@@ -105,37 +107,58 @@ class VirtualActor:
             self._answer(batch, [Unavailable("Storage is unavailable; retry.")] * len(batch))
             return
 
-        working = self.entity.clone(self.state)
-        outcomes: list[Any] = []
-        for command, _ in batch:
-            if isinstance(command, Wake):
-                outcomes.append(None)
-                continue
+        answered: dict[int, Any] = {}  # settled by a Redecide: not decided again
+        while True:
+            working, outcomes = self._decide(batch, answered)
+            before = self.state
             try:
-                outcomes.append(self.entity.apply(working, command))
-            except DomainError as exc:
-                outcomes.append(exc)
-        before = self.state
-        try:
-            if self.entity.dirty(before, working):
-                await self._committer.commit(lambda conn: self.entity.persist(conn, before, working, self._ctx))
-        except Fenced as exc:
-            self.state = None
-            self._answer(batch, [exc] * len(batch))
-            self._on_fenced()
-            return
-        except Exception as exc:
-            # Unknown outcome or a conflict: forget the state, let callers retry.
-            log.warning("batch commit for %s %s failed: %r", self.entity.kind, self.key, exc, exc_info=True)
-            self.state = None
-            error = exc if isinstance(exc, Unavailable) else Unavailable("Storage is unavailable; retry.")
-            self._answer(batch, [error] * len(batch))
-            return
+                if self.entity.dirty(before, working):
+                    await self._committer.commit(lambda conn: self.entity.persist(conn, before, working, self._ctx))
+            except Redecide as exc:
+                settled = {i: answer for i, (command, _) in enumerate(batch)
+                           if i not in answered and (answer := exc.answer(command)) is not None}
+                if settled:  # each round settles at least one command, so this ends
+                    answered.update(settled)
+                    continue
+                self._failed(batch, exc)
+                return
+            except Fenced as exc:
+                self.state = None
+                self._answer(batch, [exc] * len(batch))
+                self._on_fenced()
+                return
+            except Exception as exc:
+                self._failed(batch, exc)
+                return
+            break
         self.state = self.entity.adopt(self.state, working)
         self.batches += 1
         self.messages += len(batch)
         self._answer(batch, outcomes)
         self._on_state(self)  # timers and effects follow the committed state
+
+    def _decide(self, batch: list[Envelope], answered: dict[int, Any]) -> tuple[Any, list[Any]]:
+        """Apply the batch's commands to a clone of the state, in order: the clone and each reply."""
+        working = self.entity.clone(self.state)
+        outcomes: list[Any] = []
+        for i, (command, _) in enumerate(batch):
+            if i in answered:
+                outcomes.append(answered[i])
+            elif isinstance(command, Wake):
+                outcomes.append(None)
+            else:
+                try:
+                    outcomes.append(self.entity.apply(working, command))
+                except DomainError as exc:
+                    outcomes.append(exc)
+        return working, outcomes
+
+    def _failed(self, batch: list[Envelope], exc: Exception) -> None:
+        """Unknown outcome or a conflict: forget the state, let callers retry."""
+        log.warning("batch commit for %s %s failed: %r", self.entity.kind, self.key, exc, exc_info=True)
+        self.state = None
+        error = exc if isinstance(exc, Unavailable) else Unavailable("Storage is unavailable; retry.")
+        self._answer(batch, [error] * len(batch))
 
     @staticmethod
     def _answer(batch: list[Envelope], outcomes: list[Any]) -> None:

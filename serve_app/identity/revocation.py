@@ -45,6 +45,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from domain.errors import Unauthenticated
 from serve_app.identity.tokens import Principal
+from storage.pool import reading
 from storage.users import TokenState, token_revisions_since, token_state
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,9 @@ class Revocations:
         self._since: datetime | None = None  # the next poll's reference, on the database's clock
         self._fresh_until = float("-inf")
         self._forgets = 0  # bumped by forget(): a lookup that straddles one must not store its result
+        # Lookups under way, shared by concurrent requests of one user (a flash
+        # sale's shoppers all arrive at once); never shared across a forget().
+        self._lookups: dict[uuid.UUID, asyncio.Task] = {}
         self._task: asyncio.Task | None = None
 
     def verdict(self, principal: Principal) -> bool | None:
@@ -132,6 +136,7 @@ class Revocations:
         """Drop an entry: called by this replica right after it revokes the user's tokens."""
         self._forgets += 1
         self.known.pop(user_id, None)
+        self._lookups.pop(user_id, None)  # a lookup under way may predate the revocation
 
     async def start(self) -> None:
         """Start polling (the replica's lifespan); idempotent."""
@@ -201,8 +206,19 @@ class Revocations:
             await asyncio.sleep(max(0.0, self._poll_interval_s - (time.monotonic() - started)))
 
     async def _load(self, user_id: uuid.UUID) -> TokenState | None:
+        lookup = self._lookups.get(user_id)
+        if lookup is None:
+            lookup = self._lookups[user_id] = asyncio.create_task(self._lookup(user_id))
+            lookup.add_done_callback(lambda done: self._lookup_done(user_id, done))
+        return await asyncio.shield(lookup)  # one caller's cancellation must not cancel the others' lookup
+
+    def _lookup_done(self, user_id: uuid.UUID, lookup: asyncio.Task) -> None:
+        if self._lookups.get(user_id) is lookup:
+            del self._lookups[user_id]
+
+    async def _lookup(self, user_id: uuid.UUID) -> TokenState | None:
         forgets = self._forgets
-        async with self._pool.connection() as conn:
+        async with reading(self._pool) as conn:
             state = await token_state(conn, user_id)
         if state is not None and forgets == self._forgets:
             self._remember(user_id, state)

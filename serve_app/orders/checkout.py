@@ -5,10 +5,15 @@
 2. With an `Idempotency-Key`, the order id is derived from (shopper, key):
    a repeat with the same body resumes or returns that order, another body
    is a 409 (the OrderActor compares the request's hash).
-3. The OrderActor opens the order (PENDING, durable), the lines are reserved
+3. Explicit items of ONE product (a flash sale's checkout): the product's
+   actor reserves and places the order in one step and one commit
+   (`actors/orders/place.py`), unless the order exists already.
+4. Otherwise (several products, the cart, or a retry of an existing order):
+   the OrderActor opens the order (PENDING, durable), the lines are reserved
    through the ProductActors (`actors/orders/process.py`), and the OrderActor
    records the outcome. If this replica dies in between, the OrderActor's
-   re-drive timer finishes the job: no hold is leaked.
+   re-drive timer finishes the job: no hold is leaked. A retry reaches the
+   OrderActor, which answers from the order, whichever path placed it.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import orjson
 from actors.orders import process
 from actors.orders.entity import state_from_rows
 from actors.orders.model import Line, Open, Totals, lines_from_public
+from actors.orders.place import OrderExists, PlaceOrder
 from domain.errors import Conflict, InvalidInput, NotFound, RateLimited
 from domain.ids import uuid_or_none
 from serve_app.identity.tokens import Principal, Role
@@ -31,6 +37,7 @@ from serve_app.services import Services
 from storage import cart as cart_sql
 from storage import identity_addresses
 from storage import orders as sql
+from storage.pool import reading
 
 # Where and who may check out (the route and the sold-out gate both use these).
 CHECKOUT_PATH = "/api/orders"
@@ -70,8 +77,11 @@ def merge_items(pairs) -> dict[str, int]:
     return quantities
 
 
-async def _priced_lines(conn, quantities: dict[str, int], max_quantity: int) -> tuple[tuple[Line, ...], str]:
-    products = await sql.products_for_checkout(conn, list(quantities))
+async def _priced_lines(
+    conn, quantities: dict[str, int], max_quantity: int, order_id: str,
+) -> tuple[tuple[Line, ...], str, bool]:
+    """The lines priced from the catalog, their currency, and whether the order exists already."""
+    products, order_exists = await sql.checkout_facts(conn, list(quantities), order_id)
     missing = [pid for pid in quantities if pid not in products]
     if missing:
         raise NotFound("Unknown products.", code="product_not_found", details={"product_ids": missing})
@@ -91,7 +101,7 @@ async def _priced_lines(conn, quantities: dict[str, int], max_quantity: int) -> 
              products[pid]["price_amount"])
         for pid, quantity in quantities.items()
     )
-    return lines, currencies.pop()
+    return lines, currencies.pop(), order_exists
 
 
 async def _shipping_address(conn, principal: Principal, body: CheckoutRequest) -> dict | None:
@@ -160,27 +170,31 @@ async def _place(
     quantities: dict[str, int] | None,
 ) -> tuple[int, dict]:
     settings = services.settings
-    async with services.pool.connection() as conn:
+    order_id = order_id_for(principal, idempotency_key)
+    async with reading(services.pool) as conn:
         if quantities is None:
             quantities = await _cart_quantities(conn, principal)
-        lines, currency = await _priced_lines(conn, quantities, settings.cart_max_quantity)
+        lines, currency, order_exists = await _priced_lines(conn, quantities, settings.cart_max_quantity, order_id)
         address = await _shipping_address(conn, principal, body)
 
     subtotal = sum(line.total for line in lines)
     shipping = shipping_for(settings, subtotal)
     totals = Totals(currency, subtotal, shipping, subtotal + shipping)
-    order_id = order_id_for(principal, idempotency_key)
     digest = request_hash(body) if idempotency_key else None
+    opening = Open(principal.user_id, lines, totals, address, datetime.now(UTC), digest)
+    hold_ttl = timedelta(seconds=settings.order_hold_ttl_s)
     actors = services.actors
-    opened = await actors.ask(
-        "order", order_id, Open(principal.user_id, lines, totals, address, datetime.now(UTC), digest)
-    )
+    # One product, asked for explicitly: its actor places the order in one step.
+    # (Only explicit items: the same body must always take the same path.)
+    if body.items is not None and len(lines) == 1 and not order_exists:
+        placed = await actors.ask("product", lines[0].product_id, PlaceOrder(order_id, opening, opening.now + hold_ttl))
+        if not isinstance(placed, OrderExists):
+            return _settled(services, placed)
+    opened = await actors.ask("order", order_id, opening)
     if opened["status"] != "PENDING":
         return _outcome(opened)  # a retry: the first answer, again
     lines = lines_from_public(opened)  # a resumed checkout keeps the first request's lines
-    decision = await process.reserve_order(
-        actors, order_id, lines, timedelta(seconds=settings.order_hold_ttl_s), principal.user_id
-    )
+    decision = await process.reserve_order(actors, order_id, lines, hold_ttl, principal.user_id)
     try:
         view = await actors.ask("order", order_id, decision)
     except Conflict as exc:  # the re-drive decided first; report what it decided
@@ -188,11 +202,16 @@ async def _place(
             raise
         async with services.pool.connection() as conn:
             view = state_from_rows(*await sql.load_order(conn, order_id)).public()
-    for item in view["short_items"]:
-        if item.get("reason") == "out_of_stock" and item.get("available") == 0:
-            services.sold_out.remember(item["product_id"])
     if view["status"] != "REJECTED" and body.items is None:
         async with services.pool.connection() as conn:
             await cart_sql.clear_cart(conn, principal.user_id)
             await conn.commit()
+    return _settled(services, view)
+
+
+def _settled(services: Services, view: dict) -> tuple[int, dict]:
+    """The answer for a decided order; a product it found sold out is remembered."""
+    for item in view["short_items"]:
+        if item.get("reason") == "out_of_stock" and item.get("available") == 0:
+            services.sold_out.remember(item["product_id"])
     return _outcome(view)

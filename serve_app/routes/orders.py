@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Body, Depends
-from starlette.responses import JSONResponse
 
 from actors.orders.model import Cancel
 from serve_app.auth import current_principal, require_roles
@@ -13,6 +12,7 @@ from serve_app.orders import queries
 from serve_app.orders.checkout import CHECKOUT_PATH, CHECKOUT_ROLES, place_order
 from serve_app.orders.schemas import CancelRequest, CheckoutRequest
 from serve_app.pagination import PageCursor, PageLimit
+from serve_app.responses import OrjsonResponse
 from serve_app.services import Services, get_services
 
 router = APIRouter(tags=["orders"])
@@ -27,7 +27,7 @@ async def create_order(
     """201 with the order in AWAITING_PAYMENT; 409 `out_of_stock` listing the short items
     (nothing stays reserved). The same `Idempotency-Key` and body return the first result."""
     status, view = await place_order(services, principal, body, idempotency_key)
-    return JSONResponse(view, status_code=status)
+    return OrjsonResponse(view, status_code=status)
 
 
 @router.get("/api/orders", summary="Shoppers: own orders; sellers: orders with their products; admins: all")

@@ -89,6 +89,32 @@ async def test_a_known_user_is_answered_from_memory_while_the_poll_is_fresh(pool
     assert counted.taken == 2
 
 
+async def test_concurrent_first_requests_of_a_user_share_one_lookup(pool, tokens):
+    counted = CountingPool(pool)
+    revocations = Revocations(counted)
+    user_id = await new_user(pool)
+    await revocations.poll()
+    polls = counted.taken
+    await asyncio.gather(*(revocations.ensure_not_revoked(principal(tokens, user_id)) for _ in range(20)))
+    assert counted.taken == polls + 1
+
+
+async def test_a_lookup_under_way_is_not_shared_across_a_revocation_by_this_replica(pool, tokens):
+    """A request that arrives after this replica revoked the user must not take the
+    answer of a lookup that started before: it looks up again and is refused."""
+    revocations = Revocations(pool)
+    user_id = await new_user(pool)
+    old = principal(tokens, user_id)
+    await revocations.poll()
+    before = asyncio.create_task(revocations.ensure_not_revoked(old))
+    await asyncio.sleep(0)  # its lookup is under way
+    await revoke_elsewhere(pool, user_id)
+    revocations.forget(user_id)  # what the revoking replica does right after
+    with pytest.raises(Unauthenticated):
+        await revocations.ensure_not_revoked(old)
+    await asyncio.gather(before, return_exceptions=True)  # either verdict is fair for the earlier request
+
+
 async def test_a_stale_poll_falls_back_to_lookups(pool, tokens):
     counted, clock = CountingPool(pool), Clock()
     revocations = Revocations(counted, clock=clock)
