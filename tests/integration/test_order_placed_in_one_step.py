@@ -4,6 +4,8 @@ the general checkout (Redecide), and a hold that expires without its OrderActor 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +15,7 @@ import pytest
 from actors.orders.model import Cancel, Line, Open, Totals
 from actors.orders.place import OrderExists, PlaceOrder
 from actors.runtime.client import ActorClient
+from domain.errors import Unavailable
 from tests.factories import make_product, make_user
 from tests.helpers import eventually
 
@@ -92,6 +95,42 @@ async def test_a_hold_runs_out_although_no_order_actor_was_ever_activated(system
     timeout = system.settings.due_sweep_interval_s + 30
     await eventually(lambda: _status(dsn, order_id, "EXPIRED"), timeout_s=timeout)
     await eventually(lambda: _reserved(dsn, product, 0))
+
+
+async def test_kill_9_of_the_products_shard_loses_no_placed_order_and_makes_none_twice(system, actors):
+    dsn = system.settings.database_url
+    product, user = await make_product(dsn, stock=120), await shopper(dsn)
+    shard_id = actors.placement.shard_for(product)
+    before = await actors.handle(shard_id).ping.remote()
+    hold = datetime.now(UTC) + timedelta(minutes=10)
+    placed: set[str] = set()  # answered AWAITING_PAYMENT
+    existing: set[str] = set()  # answered OrderExists: a retry after a commit whose answer was lost
+    killed = asyncio.Event()
+
+    async def buyer(worker: int) -> None:
+        for i in range(8):
+            order_id = str(uuid.uuid4())
+            try:
+                reply = await actors.ask("product", product, PlaceOrder(order_id, opening(product, user), hold))
+            except Unavailable:
+                continue
+            (existing if isinstance(reply, OrderExists) else placed).add(order_id)
+            if len(placed) >= 40 and not killed.is_set():
+                killed.set()
+                os.kill(before["pid"], signal.SIGKILL)
+
+    await asyncio.wait_for(asyncio.gather(*(buyer(w) for w in range(15))), timeout=120)
+    assert killed.is_set() and (await actors.handle(shard_id).ping.remote())["pid"] != before["pid"]
+    orders = dict(await fetch(dsn, """SELECT o.id::text, o.status FROM orders o JOIN order_lines l ON l.order_id = o.id
+                                       WHERE l.product_id = %s""", product))
+    held = {row[0] for row in await fetch(
+        dsn, "SELECT order_id FROM stock_reservations WHERE product_id = %s AND status = 'held'", product)}
+    assert placed | existing <= set(orders)  # nothing acknowledged is lost
+    assert {o for o, status in orders.items() if status == "AWAITING_PAYMENT"} == held  # each order holds, once
+    assert await _reserved(dsn, product, len(held))
+    again = await asyncio.gather(*(actors.ask("product", product, PlaceOrder(o, opening(product, user), hold))
+                                   for o in sorted(placed)[:10]))
+    assert again == [OrderExists(o) for o in sorted(placed)[:10]]  # a retry never places twice
 
 
 async def _reserved(dsn: str, product: str, n: int) -> bool:
