@@ -34,6 +34,7 @@ async def test_a_tiny_benchmark_serves_every_run_and_passes_its_audits(system, d
     assert report["ratio_vs_peer"] == pytest.approx(report["system_rps"] / report["peer_rps"], rel=0.01)
     for key in ("ceiling_rps", "peer_rps", "system_rps", "ratio_vs_ceiling", "system_p99_ms", "system_p999_ms"):
         assert report[key] and report[key] > 0, key
+    assert 0 < report["selling_phase_s"] < mine["seconds"]  # the 20 sales took part of the run
 
 
 async def test_rounds_repeat_every_run_and_report_the_medians(system):
