@@ -108,9 +108,12 @@ async def orders_due(conn: AsyncConnection, limit: int = 1000) -> list[str]:
 
 
 async def orders_needing_attention(conn: AsyncConnection) -> list[str]:
+    """Unfinished checkouts and stock work. Open holds are not among them: the due
+    sweep (`orders_due`) expires them, so a restart after a flash sale does not
+    activate every order that is waiting for its payment."""
     rows = await (await conn.execute(
         """SELECT id FROM orders
-            WHERE status IN ('PENDING', 'AWAITING_PAYMENT') OR stock_state IN ('reserving', 'releasing', 'committing')"""
+            WHERE status = 'PENDING' OR stock_state IN ('reserving', 'releasing', 'committing')"""
     )).fetchall()
     return [str(row["id"]) for row in rows]
 

@@ -133,6 +133,41 @@ async def test_kill_9_of_the_products_shard_loses_no_placed_order_and_makes_none
     assert again == [OrderExists(o) for o in sorted(placed)[:10]]  # a retry never places twice
 
 
+async def test_a_restarted_shard_resumes_unfinished_checkouts_and_leaves_open_holds_to_the_sweep(system, actors):
+    """After a flash sale a shard may host thousands of orders waiting for payment; a
+    restart must not activate them all (their expiry is the sweep's), only unfinished work."""
+    dsn = system.settings.database_url
+    product, user = await make_product(dsn, stock=5), await shopper(dsn)
+    shard_id = actors.placement.shard_for(product)
+    held, pending = (_order_id_on(actors, shard_id) for _ in range(2))
+    hold = datetime.now(UTC) + timedelta(minutes=10)
+    assert (await actors.ask("product", product, PlaceOrder(held, opening(product, user), hold)))["status"] \
+        == "AWAITING_PAYMENT"
+    assert (await actors.ask("order", pending, opening(product, user)))["status"] == "PENDING"  # never reserved
+    before = await actors.handle(shard_id).ping.remote()
+    os.kill(before["pid"], signal.SIGKILL)
+    await eventually(lambda: _restarted(actors, shard_id, before["pid"]), timeout_s=60)
+    await eventually(lambda: _active(actors, shard_id, pending), timeout_s=30)
+    assert not await _active(actors, shard_id, held)
+
+
+def _order_id_on(actors, shard_id: int) -> str:
+    while (order_id := str(uuid.uuid4())) and actors.placement.shard_for(order_id) != shard_id:
+        pass
+    return order_id
+
+
+async def _active(actors, shard_id: int, order_id: str) -> bool:
+    return await actors.handle(shard_id).is_active.remote("order", order_id)
+
+
+async def _restarted(actors, shard_id: int, old_pid: int) -> bool:
+    try:
+        return (await actors.ping(shard_id))["pid"] != old_pid
+    except Exception:  # still restarting
+        return False
+
+
 async def _reserved(dsn: str, product: str, n: int) -> bool:
     [(reserved,)] = await fetch(dsn, "SELECT reserved FROM product_stock WHERE product_id = %s", product)
     return reserved == n
