@@ -22,7 +22,14 @@ async def identity(request: Request) -> Identity:
 
 
 def client_address(request: Request) -> str | None:
-    """The peer address. Behind HAProxy that is the proxy's: see README, Identity."""
+    """The client's address for the per-client sign-in limit, or None when unknown.
+
+    Behind the HAProxy ingress the peer is the proxy for every client (Ray's
+    HAProxy passes no client address on, and an X-Forwarded-For that reaches the
+    replica was written by the client): counting it would make one budget for
+    all clients, which 20 failed sign-ins anywhere would lock for everyone."""
+    if request.app.state.services.settings.ingress_mode == "haproxy":
+        return None
     return request.client.host if request.client else None
 
 
