@@ -21,7 +21,27 @@ log = logging.getLogger(__name__)
 def run_in_background(settings: Settings) -> None:
     """Lower this replica's CPU priority (its process is its own): see `background_niceness`."""
     if settings.background_niceness:
-        os.nice(settings.background_niceness)
+        lower_priority(settings.background_niceness)
+
+
+def lower_priority(by: int) -> None:
+    """Make every thread of this process `by` nicer (at most 19).
+
+    On Linux a niceness belongs to a thread, and `os.nice` changes only the
+    caller's: a Ray replica is built on one thread and runs its requests and
+    loops on others, which kept their priority (measured: the notifications
+    worker's busiest thread stayed at Ray's 15 while one idle thread went to
+    19). Threads started later inherit the niceness of the thread that starts them."""
+    try:
+        threads = [int(tid) for tid in os.listdir("/proc/self/task")]
+    except FileNotFoundError:  # not Linux: there the niceness is the process's
+        os.nice(by)
+        return
+    for tid in threads:
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + by))
+        except ProcessLookupError:  # the thread ended meanwhile
+            continue
 
 
 # The ingress runs on asyncio's own event loop, not uvloop (Ray's default when
