@@ -36,12 +36,9 @@ def ray_environment(settings: Settings) -> dict[str, str]:
     if not settings.ray_address:
         # A local cluster has no load balancer to drain from: stop replicas at once.
         env["RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S"] = "0"
-    if settings.ingress_mode == "haproxy":
-        env["RAY_SERVE_ENABLE_HA_PROXY"] = "1"
-        if not settings.ray_address:
-            env.update(_haproxy_files_and_ports(settings))
-    if settings.throughput_optimized:
-        env["RAY_SERVE_THROUGHPUT_OPTIMIZED"] = "1"
+    env.update(settings.ray_serve_flags())
+    if settings.ingress_mode == "haproxy" and not settings.ray_address:
+        env.update(_haproxy_files_and_ports(settings))
     return env
 
 

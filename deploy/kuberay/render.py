@@ -83,12 +83,7 @@ class ClusterShape:
 
 def ray_process_env(settings: Settings) -> list[dict[str, str]]:
     """Flags Ray reads when its processes start, so they go on the container."""
-    env = []
-    if settings.ingress_mode == "haproxy":
-        env.append({"name": "RAY_SERVE_ENABLE_HA_PROXY", "value": "1"})
-    if settings.throughput_optimized:
-        env.append({"name": "RAY_SERVE_THROUGHPUT_OPTIMIZED", "value": "1"})
-    return env
+    return [{"name": name, "value": value} for name, value in settings.ray_serve_flags().items()]
 
 
 def _container(

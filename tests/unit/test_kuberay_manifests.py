@@ -384,11 +384,12 @@ def test_haproxy_flags_are_on_head_and_worker_containers():
         env = _env(container)
         assert env["RAY_SERVE_ENABLE_HA_PROXY"]["value"] == "1"
         assert env["RAY_SERVE_THROUGHPUT_OPTIMIZED"]["value"] == "1"
+        assert env["RAY_SERVE_HAPROXY_METRICS_ENABLED"]["value"] == "0"  # the app's /metrics instead
 
 
 def test_haproxy_flags_follow_the_settings():
     settings = default_settings(ingress_mode="proxy", throughput_optimized=False)
-    flags = {"RAY_SERVE_ENABLE_HA_PROXY", "RAY_SERVE_THROUGHPUT_OPTIMIZED"}
+    flags = {"RAY_SERVE_ENABLE_HA_PROXY", "RAY_SERVE_THROUGHPUT_OPTIMIZED", "RAY_SERVE_HAPROXY_METRICS_ENABLED"}
     for container in _ray_containers(render_rayservice(settings)):
         assert not flags & _env(container).keys()
 

@@ -31,3 +31,12 @@ def test_production_requires_external_servers(tmp_path):
     settings = Settings(mode="production", state_dir=tmp_path, jwt_secret="x" * 40)
     with pytest.raises(SettingsError, match="DATABASE_URL"):
         settings.require_external_servers()
+
+
+def test_ray_serve_flags_follow_the_ingress_settings(tmp_path):
+    default = Settings(state_dir=tmp_path).ray_serve_flags()
+    assert default == {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_HAPROXY_METRICS_ENABLED": "0",
+                       "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"}
+    metered = Settings(state_dir=tmp_path, haproxy_request_metrics=True).ray_serve_flags()
+    assert metered["RAY_SERVE_HAPROXY_METRICS_ENABLED"] == "1"
+    assert Settings(state_dir=tmp_path, ingress_mode="proxy", throughput_optimized=False).ray_serve_flags() == {}
