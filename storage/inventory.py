@@ -27,6 +27,9 @@ async def create_stock(conn: AsyncConnection, product_id, initial: int, restock_
 # Released reservations older than this are not loaded on activation: they
 # only matter to refuse a very late retry of a reserve for a closed order.
 RELEASED_LOOKBACK = "1 day"
+# The reservations a ProductActor loads, and whose orders count as its holders.
+_RESERVATIONS_KEPT = f"""product_id = %s
+    AND (status <> 'released' OR updated_at > now() - interval '{RELEASED_LOOKBACK}')"""
 
 
 async def load_stock(conn: AsyncConnection, product_id: str) -> tuple[dict, list[dict], list[str], dict | None] | None:
@@ -37,9 +40,7 @@ async def load_stock(conn: AsyncConnection, product_id: str) -> tuple[dict, list
     if counters is None:
         return None
     reservations = await (await conn.execute(
-        f"""SELECT order_id, quantity, status, hold_until, shopper_id FROM stock_reservations
-            WHERE product_id = %s
-              AND (status <> 'released' OR updated_at > now() - interval '{RELEASED_LOOKBACK}')""",
+        f"SELECT order_id, quantity, status, hold_until, shopper_id FROM stock_reservations WHERE {_RESERVATIONS_KEPT}",
         (product_id,),
     )).fetchall()
     restocks = await (await conn.execute(
@@ -50,6 +51,14 @@ async def load_stock(conn: AsyncConnection, product_id: str) -> tuple[dict, list
         (product_id,),
     )).fetchone()
     return counters, reservations, [row["ref"] for row in restocks], sale
+
+
+async def reservation_holders(conn: AsyncConnection, product_id: str) -> list[str]:
+    """The orders with a reservation of the product, as its actor loads them (held,
+    sold, or released within RELEASED_LOOKBACK)."""
+    async with conn.cursor(row_factory=tuple_row) as cur:
+        await cur.execute(f"SELECT order_id FROM stock_reservations WHERE {_RESERVATIONS_KEPT}", (product_id,))
+        return [row[0] for row in await cur.fetchall()]
 
 
 # See write_stock_batch.

@@ -36,6 +36,7 @@ from serve_app.orders.soldout import SoldOutMemory
 from serve_app.services import Services
 from storage import cart as cart_sql
 from storage import identity_addresses
+from storage import inventory as inventory_sql
 from storage import orders as sql
 from storage.pool import reading
 
@@ -136,6 +137,11 @@ def _outcome(view: dict) -> tuple[int, dict]:
     return 201, view
 
 
+def keyed_order_id(principal: Principal, idempotency_key: str | None) -> str | None:
+    """The order a keyed checkout is (or would be); None without a key: a new order."""
+    return order_id_for(principal, idempotency_key) if idempotency_key is not None else None
+
+
 def order_id_for(principal: Principal, idempotency_key: str | None) -> str:
     """With a key, the order's id is derived from the shopper and the key, so every
     retry reaches the same OrderActor, which answers it from the order itself."""
@@ -150,15 +156,16 @@ async def place_order(
     quantities = None  # from the cart, read in _place
     if body.items is not None:  # fast refusal first: no connection, no actor
         quantities = merge_items([(item.product_id, item.quantity) for item in body.items])
-        if refusal := refusal_if_sold_out(services.sold_out, quantities):
+        if refusal := refusal_if_sold_out(services.sold_out, quantities, keyed_order_id(principal, idempotency_key)):
             raise refusal
     with services.sold_out.probe(quantities or ()):
         return await _place(services, principal, body, idempotency_key, quantities)
 
 
-def refusal_if_sold_out(sold_out: SoldOutMemory, quantities: dict[str, int]) -> Conflict | None:
-    """The 409 for products this replica remembers as sold out, if any (see soldout.py)."""
-    if gone := sold_out.sold_out(quantities):
+def refusal_if_sold_out(sold_out: SoldOutMemory, quantities: dict[str, int], order_id: str | None) -> Conflict | None:
+    """The 409 for products this replica remembers as sold out, if any (see soldout.py);
+    none for the retry of an order that holds them (`order_id`: the keyed order's id)."""
+    if gone := sold_out.sold_out(quantities, order_id):
         return Conflict("Some items are out of stock; nothing was reserved.", code="out_of_stock",
                         details={"items": [{"product_id": pid, "requested": quantities[pid], "available": 0,
                                             "reason": "out_of_stock"} for pid in gone]})
@@ -189,7 +196,7 @@ async def _place(
     if body.items is not None and len(lines) == 1 and not order_exists:
         placed = await actors.ask("product", lines[0].product_id, PlaceOrder(order_id, opening, opening.now + hold_ttl))
         if not isinstance(placed, OrderExists):
-            return _settled(services, placed)
+            return await _settled(services, placed)
     opened = await actors.ask("order", order_id, opening)
     if opened["status"] != "PENDING":
         return _outcome(opened)  # a retry: the first answer, again
@@ -206,12 +213,24 @@ async def _place(
         async with services.pool.connection() as conn:
             await cart_sql.clear_cart(conn, principal.user_id)
             await conn.commit()
-    return _settled(services, view)
+    return await _settled(services, view)
 
 
-def _settled(services: Services, view: dict) -> tuple[int, dict]:
+async def _settled(services: Services, view: dict) -> tuple[int, dict]:
     """The answer for a decided order; a product it found sold out is remembered."""
     for item in view["short_items"]:
         if item.get("reason") == "out_of_stock" and item.get("available") == 0:
-            services.sold_out.remember(item["product_id"])
+            await _remember_sold_out(services, item["product_id"])
     return _outcome(view)
+
+
+async def _remember_sold_out(services: Services, product_id: str) -> None:
+    """Refuse new orders for it at once; read its holders once (the first of the many
+    refusals that arrive together), so that their retries still reach their orders."""
+    memory = services.sold_out
+    if memory.remembers(product_id):
+        memory.remember(product_id)
+        return
+    memory.remember(product_id)
+    async with reading(services.pool) as conn:
+        memory.holders_known(product_id, await inventory_sql.reservation_holders(conn, product_id))

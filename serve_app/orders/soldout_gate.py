@@ -23,7 +23,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from domain.errors import DomainError
 from serve_app.errors import domain_error_response
 from serve_app.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH
-from serve_app.orders.checkout import CHECKOUT_PATH, CHECKOUT_ROLES, merge_items, refusal_if_sold_out
+from serve_app.orders.checkout import (
+    CHECKOUT_PATH, CHECKOUT_ROLES, keyed_order_id, merge_items, refusal_if_sold_out,
+)
 from serve_app.orders.schemas import CheckoutRequest
 
 # A checkout of a few lines is a few hundred bytes; bigger bodies take the route.
@@ -86,7 +88,8 @@ def _refusal(services, headers: dict[bytes, bytes], body: bytes) -> DomainError 
         quantities = merge_items([(item.product_id, item.quantity) for item in request.items])
     except DomainError:
         return None
-    return refusal_if_sold_out(services.sold_out, quantities)
+    order_id = keyed_order_id(principal, key.decode("latin-1") if key is not None else None)
+    return refusal_if_sold_out(services.sold_out, quantities, order_id)
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:

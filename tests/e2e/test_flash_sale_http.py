@@ -175,3 +175,18 @@ async def test_once_sold_out_the_gate_answers_before_routing_and_the_rest_still_
     no_token = http.post("/api/orders", json={"items": [{"product_id": product, "quantity": 1}]})
     assert no_token.status_code == 401
     assert buy(http, owner, product).status_code == 403
+
+
+async def test_a_retry_of_a_placed_order_gets_its_order_even_once_the_product_is_remembered_sold_out(system, http):
+    """The same key and body return the first answer: a shopper whose 201 was lost and who
+    retries after the product sold out must get the order, not the replica's sold-out 409."""
+    product, _ = await product_with_owner(system, stock=1)
+    (_, winner), (_, other) = await users_with_tokens(system, "shopper", 2)
+    keyed = {**winner, "Idempotency-Key": uuid.uuid4().hex}
+    first = buy(http, keyed, product)
+    assert first.status_code == 201
+    assert buy(http, other, product).status_code == 409  # sold out, now remembered by the replica
+    assert buy(http, other, product).status_code == 409  # answered from that memory
+    again = buy(http, keyed, product)
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] == first.json()["id"]

@@ -56,6 +56,7 @@ def app(tokens, route_calls) -> Starlette:
     app = Starlette(routes=[Route("/api/orders", the_route, methods=["POST"])], middleware=[Middleware(SoldOutGate)])
     memory = SoldOutMemory(ttl_s=60)
     memory.remember(GONE)
+    memory.holders_known(GONE, ())  # read: no order holds it
     app.state.services = FakeServices(tokens=tokens, revocations=Verdicts(), sold_out=memory)
     return app
 
@@ -156,3 +157,25 @@ def test_the_app_puts_the_gate_inside_the_request_context(tmp_path):
     app = create_app(Settings(state_dir=tmp_path, jwt_secret="k" * 40))
     order = [m.cls for m in app.user_middleware]  # outermost first
     assert order.index(RequestContextMiddleware) < order.index(SoldOutGate)
+
+
+async def test_the_retry_of_an_order_that_holds_the_product_reaches_the_route(app, tokens, route_calls):
+    """Its first answer was a 201: the route (through the order) gives it again, not a 409."""
+    from serve_app.orders.checkout import order_id_for
+
+    token = tokens.issue(str(uuid.uuid4()), "shopper")
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "k-held"}
+    held = order_id_for(tokens.verify(token), "k-held")
+    app.state.services.sold_out.holders_known(GONE, {held})
+    response = await post(app, items((GONE, 1)), headers)
+    assert response.status_code == 201 and response.json() == {"from": "route"}
+    refused = await post(app, items((GONE, 1)), {**headers, "Idempotency-Key": "k-other"})
+    assert refused.status_code == 409  # another key of the same shopper is a new order
+
+
+async def test_while_the_holders_are_being_read_a_keyed_checkout_reaches_the_route(app, shopper, route_calls):
+    memory = SoldOutMemory(ttl_s=60)
+    memory.remember(GONE)  # holders not known yet
+    app.state.services.sold_out = memory
+    assert (await post(app, items((GONE, 1)), {**shopper, "Idempotency-Key": "k-2"})).status_code == 201
+    assert (await post(app, items((GONE, 1)), shopper)).status_code == 409  # no key: a new order
