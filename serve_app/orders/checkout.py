@@ -156,13 +156,15 @@ def order_id_for(principal: Principal, idempotency_key: str | None) -> str:
 async def place_order(
     services: Services, principal: Principal, body: CheckoutRequest, idempotency_key: str | None,
 ) -> tuple[int, dict]:
+    order_id = order_id_for(principal, idempotency_key)
     quantities = None  # from the cart, read in _place
     if body.items is not None:  # fast refusal first: no connection, no actor
         quantities = merge_items([(item.product_id, item.quantity) for item in body.items])
-        if refusal := refusal_if_sold_out(services.sold_out, quantities, keyed_order_id(principal, idempotency_key)):
+        keyed = order_id if idempotency_key is not None else None
+        if refusal := refusal_if_sold_out(services.sold_out, quantities, keyed):
             raise refusal
     with services.sold_out.probe(quantities or ()):
-        return await _place(services, principal, body, idempotency_key, quantities)
+        return await _place(services, principal, body, idempotency_key, quantities, order_id)
 
 
 def refusal_if_sold_out(sold_out: SoldOutMemory, quantities: dict[str, int], order_id: str | None) -> Conflict | None:
@@ -177,10 +179,9 @@ def refusal_if_sold_out(sold_out: SoldOutMemory, quantities: dict[str, int], ord
 
 async def _place(
     services: Services, principal: Principal, body: CheckoutRequest, idempotency_key: str | None,
-    quantities: dict[str, int] | None,
+    quantities: dict[str, int] | None, order_id: str,
 ) -> tuple[int, dict]:
     settings = services.settings
-    order_id = order_id_for(principal, idempotency_key)
     async with reading(services.pool) as conn:
         if quantities is None:
             quantities = await _cart_quantities(conn, principal)
