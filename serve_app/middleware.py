@@ -19,8 +19,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serve_app.context import request_id_var
 from serve_app.errors import error_response
+from serve_app.logs import AccessLog
 
-access_log = logging.getLogger("commerce.access")
+access_log = AccessLog()
 log = logging.getLogger(__name__)
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -35,6 +36,16 @@ class HttpMetrics:
             "commerce_http_request_duration_seconds", "HTTP request latency", ["method", "route"],
             registry=registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10),
         )
+        # The labelled children, kept: `labels()` costs more than the counting (~4 µs a request).
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    def observe(self, method: str, route: str, status: int, elapsed_s: float) -> None:
+        children = self._children.get((method, route, status))
+        if children is None:
+            children = self._children[(method, route, status)] = (
+                self.requests.labels(method, route, str(status)), self.latency.labels(method, route))
+        children[0].inc()
+        children[1].observe(elapsed_s)
 
 
 def _route_template(scope: Scope) -> str:
@@ -82,11 +93,6 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
             method = scope["method"]
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(elapsed)
-            access_log.info(
-                "%s %s %s", method, route, status,
-                extra={"route": route, "method": method, "status": status,
-                       "latency_ms": round(elapsed * 1000, 2), "request_id": request_id},
-            )
+            self.metrics.observe(method, route, status, elapsed)
+            access_log.request(method, route, status, round(elapsed * 1000, 2), request_id)
             request_id_var.reset(token)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -30,7 +31,7 @@ from actors.orders.entity import state_from_rows
 from actors.orders.model import Line, Open, Totals, lines_from_public
 from actors.orders.place import OrderExists, PlaceOrder
 from domain.errors import Conflict, InvalidInput, NotFound, RateLimited
-from domain.ids import uuid_or_none
+from domain.ids import uuid5_str, uuid_or_none
 from serve_app.identity.tokens import Principal, Role
 from serve_app.orders.schemas import CheckoutRequest
 from serve_app.orders.soldout import SoldOutMemory
@@ -150,7 +151,7 @@ def order_id_for(principal: Principal, idempotency_key: str | None) -> str:
     retry reaches the same OrderActor, which answers it from the order itself."""
     if idempotency_key is None:
         return str(uuid.uuid4())
-    return str(uuid.uuid5(ORDER_KEY_NAMESPACE, f"{principal.user_id}:{idempotency_key}"))
+    return uuid5_str(ORDER_KEY_NAMESPACE, f"{principal.user_id}:{idempotency_key}")
 
 
 async def place_order(
@@ -167,7 +168,7 @@ async def place_order(
         return await _place(services, principal, body, idempotency_key, quantities, order_id)
 
 
-def refusal_if_sold_out(sold_out: SoldOutMemory, quantities: dict[str, int], order_id: str | None) -> Conflict | None:
+def refusal_if_sold_out(sold_out: SoldOutMemory, quantities: Mapping[str, int], order_id: str | None) -> Conflict | None:
     """The 409 for products this replica remembers as sold out, if any (see soldout.py);
     none for the retry of an order that holds them (`order_id`: the keyed order's id)."""
     if gone := sold_out.sold_out(quantities, order_id):

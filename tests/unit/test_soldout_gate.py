@@ -16,7 +16,9 @@ from starlette.routing import Route
 
 from config import Settings
 from serve_app.identity.tokens import Principal, TokenService
+from serve_app.orders.schemas import CheckoutRequest
 from serve_app.orders.soldout import SoldOutMemory
+from serve_app.orders import soldout_gate
 from serve_app.orders.soldout_gate import SoldOutGate
 
 GONE = str(uuid.uuid4())
@@ -179,3 +181,19 @@ async def test_while_the_holders_are_being_read_a_keyed_checkout_reaches_the_rou
     app.state.services.sold_out = memory
     assert (await post(app, items((GONE, 1)), {**shopper, "Idempotency-Key": "k-2"})).status_code == 201
     assert (await post(app, items((GONE, 1)), shopper)).status_code == 409  # no key: a new order
+
+
+async def test_a_body_seen_before_is_not_validated_again(app, shopper, route_calls, monkeypatch):
+    """A flash sale's checkouts send the same bytes: the gate parses them once."""
+    soldout_gate._explicit_items.cache_clear()
+    validated = []
+    validate = CheckoutRequest.model_validate_json
+    monkeypatch.setattr(CheckoutRequest, "model_validate_json",
+                        classmethod(lambda cls, raw: validated.append(raw) or validate(raw)))
+    body = items((GONE, 1), (GONE.upper(), 2))
+    for key in ("k-1", "k-2", "k-3"):
+        response = await post(app, body, {**shopper, "Idempotency-Key": key})
+        assert response.status_code == 409
+        assert response.json()["error"]["details"]["items"][0]["requested"] == 3  # merged, every time
+    assert validated == [orjson.dumps(body)]
+    assert route_calls == []
