@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from config import Settings
-from serve_app import health
+from serve_app import health, serve_hooks
 from serve_app.routes import admin, cart, catalog, delivery, identity, notifications, orders, payments, stock
 from serve_app.errors import install_error_handlers
 from serve_app.middleware import HttpMetrics, RequestContextMiddleware
@@ -28,7 +28,8 @@ def create_app(settings: Settings, *, behind_serve: bool = False) -> FastAPI:
     async def lifespan(app: FastAPI):
         async with open_services(settings, registry, metrics) as services:
             app.state.services = services
-            yield
+            with serve_hooks.serving(services) if behind_serve else nullcontext():
+                yield
 
     app = FastAPI(
         title="Commerce API",

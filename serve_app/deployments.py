@@ -11,6 +11,7 @@ from ray import serve
 from config import Settings
 from events.relay import OutboxRelay
 from events.stream import connect_with_retry
+from serve_app import serve_hooks
 from serve_app.app import create_app
 from serve_app.logs import configure_logging
 from storage.pool import open_pool
@@ -49,9 +50,13 @@ def lower_priority(by: int) -> None:
 # for its first answer behind the connections it has, up to seconds with a
 # hundred new ones (a fresh load generator, or HAProxy opening server-side
 # connections under load); on asyncio's loop it waits like any other request.
-# README, "The ceiling's own tail". The variable must be in the worker
-# process's environment when it starts, hence the runtime_env.
-INGRESS_ACTOR_OPTIONS = {"runtime_env": {"env_vars": {"RAY_USE_UVLOOP": "0"}}}
+# README, "The ceiling's own tail". Serve's HTTP server in the replica also
+# loads our middleware (serve_app/serve_hooks.py). Both variables must be in the
+# worker process's environment when it starts, hence the runtime_env.
+INGRESS_ACTOR_OPTIONS = {"runtime_env": {"env_vars": {
+    "RAY_USE_UVLOOP": "0",
+    "RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH": serve_hooks.IMPORT_PATH,
+}}}
 
 
 # Serve's own access log is off: RequestContextMiddleware already writes one JSON

@@ -46,15 +46,24 @@ ROUTE = RouteLabel(CHECKOUT_PATH)
 
 
 class SoldOutGate:
+    """Inside the app (`create_app`), in the request context; `SoldOutEdge` is the
+    same gate in front of Serve's own per-request work."""
+
     def __init__(self, app: ASGIApp):
         self.app = app
+
+    def services(self, scope: Scope):
+        return scope["app"].state.services  # Starlette put the app into the scope
+
+    def answer(self, refusal: DomainError, services) -> ASGIApp:
+        return domain_error_response(refusal)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != CHECKOUT_PATH:
             await self.app(scope, receive, send)
             return
-        services = scope["app"].state.services
-        if not services.sold_out.remembers_any():
+        services = self.services(scope)
+        if services is None or not services.sold_out.remembers_any():
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)
@@ -64,7 +73,7 @@ class SoldOutGate:
             await self.app(scope, _replaying(received, receive), send)
             return
         scope["route"] = ROUTE
-        await domain_error_response(refusal)(scope, receive, send)
+        await self.answer(refusal, services)(scope, receive, send)
 
 
 def _refusal(services, headers: dict[bytes, bytes], body: bytes) -> DomainError | None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import ray._private.state
 
 from actors.runtime.client import ActorClient
+from serve_app import serve_hooks
 
 
 def _environment(pid: int) -> dict[str, str]:
@@ -22,15 +23,19 @@ def _environment(pid: int) -> dict[str, str]:
     return dict(entry.split("=", 1) for entry in entries if "=" in entry)
 
 
-def test_ingress_replicas_run_on_asyncio_own_loop(system):
+def _ingress_pids() -> list[int]:
     # The GCS's actor table: ray.util.state would need the dashboard, which is off.
-    replicas = [
-        actor for actor in ray._private.state.actors().values()
+    pids = [
+        actor["Pid"] for actor in ray._private.state.actors().values()
         if actor["ActorClassName"] == "ServeReplica:commerce:Ingress" and actor["State"] == "ALIVE"
     ]
-    assert replicas
-    for replica in replicas:
-        assert _environment(replica["Pid"]).get("RAY_USE_UVLOOP") == "0"
+    assert pids
+    return pids
+
+
+def test_ingress_replicas_run_on_asyncio_own_loop(system):
+    for pid in _ingress_pids():
+        assert _environment(pid).get("RAY_USE_UVLOOP") == "0"
 
 
 async def test_shards_keep_uvloop_whoever_creates_them(system):
@@ -38,3 +43,11 @@ async def test_shards_keep_uvloop_whoever_creates_them(system):
     assert pings
     for ping in pings:
         assert _environment(ping["pid"]).get("RAY_USE_UVLOOP") == "1"
+
+
+def test_ingress_replicas_load_the_serve_hooks(system):
+    """Serve reads the hook's import path from the replica's environment when its
+    direct-ingress server starts (serve_app/serve_hooks.py)."""
+    for pid in _ingress_pids():
+        path = _environment(pid).get("RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH")
+        assert path == serve_hooks.IMPORT_PATH

@@ -170,6 +170,9 @@ async def test_once_sold_out_the_gate_answers_before_routing_and_the_rest_still_
     assert error["code"] == "out_of_stock" and "order_id" not in error["details"]  # no order was opened
     assert error["request_id"] == by_gate.headers["X-Request-ID"]
     assert _sold_out_refusals_counted(http) == counted + 1  # logged and counted under the route
+    # Answered at Serve's edge (serve_app/serve_hooks.py), before Serve's per-request
+    # work: the id is the app's own (hex), not one Serve made (a UUID string, as the route's).
+    assert "-" in by_actor.headers["X-Request-ID"] and "-" not in by_gate.headers["X-Request-ID"]
 
     # What the gate is not sure of goes on to the route: its 401 and 403, not a 409.
     no_token = http.post("/api/orders", json={"items": [{"product_id": product, "quantity": 1}]})
