@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     # priority) than the ingress and the shards: in a rush the checkout path
     # gets the CPU, and the fan-out catches up from JetStream afterwards.
     background_niceness: int = Field(default=5, ge=0, le=19)
+    # ... and under Linux's SCHED_IDLE policy: a nice-19 thread still takes ~30%
+    # of a core beside a nice-15 one (Ray starts its workers at 15); an idle-policy
+    # thread gets a core only when nothing else wants it (the notifications worker
+    # took 13-17% of the machine during a flash sale's selling phase).
+    background_idle_policy: bool = True
 
     # Virtual-actor runtime: shard count and hot keys pinned to a shard of their own.
     actor_shards: int = Field(default=2, ge=1, le=256)

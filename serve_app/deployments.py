@@ -20,19 +20,22 @@ log = logging.getLogger(__name__)
 
 
 def run_in_background(settings: Settings) -> None:
-    """Lower this replica's CPU priority (its process is its own): see `background_niceness`."""
-    if settings.background_niceness:
-        lower_priority(settings.background_niceness)
+    """Lower this replica's CPU priority (its process is its own): see `background_niceness`
+    and `background_idle_policy`."""
+    if settings.background_niceness or settings.background_idle_policy:
+        lower_priority(settings.background_niceness, idle=settings.background_idle_policy)
 
 
-def lower_priority(by: int) -> None:
-    """Make every thread of this process `by` nicer (at most 19).
+def lower_priority(by: int, *, idle: bool = False) -> None:
+    """Make every thread of this process `by` nicer (at most 19), and with `idle`
+    put it under SCHED_IDLE where there is one (Linux).
 
-    On Linux a niceness belongs to a thread, and `os.nice` changes only the
-    caller's: a Ray replica is built on one thread and runs its requests and
-    loops on others, which kept their priority (measured: the notifications
-    worker's busiest thread stayed at Ray's 15 while one idle thread went to
-    19). Threads started later inherit the niceness of the thread that starts them."""
+    On Linux a niceness and a scheduling policy belong to a thread, and `os.nice`
+    changes only the caller's: a Ray replica is built on one thread and runs its
+    requests and loops on others, which kept their priority (measured: the
+    notifications worker's busiest thread stayed at Ray's 15 while one idle
+    thread went to 19). Threads started later inherit both from the thread that
+    starts them. Lowering either needs no privilege."""
     try:
         threads = [int(tid) for tid in os.listdir("/proc/self/task")]
     except FileNotFoundError:  # not Linux: there the niceness is the process's
@@ -41,6 +44,8 @@ def lower_priority(by: int) -> None:
     for tid in threads:
         try:
             os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + by))
+            if idle and hasattr(os, "SCHED_IDLE"):
+                os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
         except ProcessLookupError:  # the thread ended meanwhile
             continue
 

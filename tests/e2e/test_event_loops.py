@@ -10,6 +10,7 @@ live processes' environments are what is checked.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import ray._private.state
@@ -23,14 +24,40 @@ def _environment(pid: int) -> dict[str, str]:
     return dict(entry.split("=", 1) for entry in entries if "=" in entry)
 
 
-def _ingress_pids() -> list[int]:
+def _replica_pids(deployment: str) -> list[int]:
     # The GCS's actor table: ray.util.state would need the dashboard, which is off.
     pids = [
         actor["Pid"] for actor in ray._private.state.actors().values()
-        if actor["ActorClassName"] == "ServeReplica:commerce:Ingress" and actor["State"] == "ALIVE"
+        if actor["ActorClassName"] == f"ServeReplica:commerce:{deployment}" and actor["State"] == "ALIVE"
     ]
     assert pids
     return pids
+
+
+def _ingress_pids() -> list[int]:
+    return _replica_pids("Ingress")
+
+
+def _policies(pid: int) -> set[int]:
+    """The scheduling policies of the process's threads."""
+    policies = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            policies.add(os.sched_getscheduler(int(task.name)))
+        except ProcessLookupError:  # the thread ended meanwhile
+            continue
+    return policies
+
+
+def test_background_replicas_run_under_the_idle_policy_and_the_ingress_does_not(system):
+    """`background_idle_policy` (on by default): the relay and the event workers get a core
+    only when the checkout path does not want it."""
+    assert system.settings.background_idle_policy
+    for deployment in ("OutboxRelay", "Worker_notifications", "Worker_payments"):
+        for pid in _replica_pids(deployment):
+            assert _policies(pid) == {os.SCHED_IDLE}, deployment
+    for pid in _ingress_pids():
+        assert os.SCHED_IDLE not in _policies(pid)
 
 
 def test_ingress_replicas_run_on_asyncio_own_loop(system):

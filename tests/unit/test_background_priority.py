@@ -1,4 +1,5 @@
-"""Event workers and the outbox relay lower their own CPU priority by `background_niceness`."""
+"""Event workers and the outbox relay lower their own CPU priority by `background_niceness`,
+and run under SCHED_IDLE with `background_idle_policy`."""
 
 from __future__ import annotations
 
@@ -11,19 +12,24 @@ from config import Settings
 from serve_app.deployments import run_in_background
 
 
+def _priority() -> tuple[int, int]:
+    """This thread's own niceness and scheduling policy, on Linux."""
+    return os.getpriority(os.PRIO_PROCESS, 0), os.sched_getscheduler(0)
+
+
 def _niceness_after(settings: Settings, result) -> None:
-    """The niceness of the calling thread and of a thread started before the call."""
+    """The priority of the calling thread and of a thread started before the call."""
     asked, answered = threading.Event(), queue.Queue()
 
     def other_thread() -> None:
         asked.wait()
-        answered.put(os.getpriority(os.PRIO_PROCESS, 0))  # this thread's own, on Linux
+        answered.put(_priority())
 
     thread = threading.Thread(target=other_thread)
     thread.start()
     run_in_background(settings)
     asked.set()
-    result.put((os.nice(0), answered.get(timeout=10)))
+    result.put((_priority(), answered.get(timeout=10)))
     thread.join()
 
 
@@ -39,7 +45,14 @@ def _run_in_child(settings: Settings) -> int:
 
 def test_background_replicas_run_nicer_by_the_setting_on_every_thread(tmp_path):
     """Every thread: a Ray replica runs its loops on other threads than the one that builds it."""
-    base = os.nice(0)
+    base, policy = os.nice(0), os.sched_getscheduler(0)
     nicer = min(19, base + 3)
-    assert _run_in_child(Settings(state_dir=tmp_path, background_niceness=3)) == (nicer, nicer)
-    assert _run_in_child(Settings(state_dir=tmp_path, background_niceness=0)) == (base, base)
+    plain = {"state_dir": tmp_path, "background_idle_policy": False}
+    assert _run_in_child(Settings(**plain, background_niceness=3)) == ((nicer, policy),) * 2
+    assert _run_in_child(Settings(**plain, background_niceness=0)) == ((base, policy),) * 2
+
+
+def test_background_replicas_take_the_idle_policy_on_every_thread(tmp_path):
+    assert Settings(state_dir=tmp_path).background_idle_policy  # the default
+    idle = Settings(state_dir=tmp_path, background_niceness=0)
+    assert _run_in_child(idle) == ((os.nice(0), os.SCHED_IDLE),) * 2
