@@ -24,10 +24,7 @@ import orjson
 from serve_app.context import request_id_var
 
 _EXTRA_FIELDS = ("route", "method", "status", "latency_ms", "event")
-
-
 ACCESS_LOGGER = "commerce.access"
-
 
 _second: tuple[int, str] = (-1, "")  # the last second formatted, and how
 
@@ -102,16 +99,20 @@ class AccessLog:
             return
         message = f"{method} {route} {status}"
         handler = _direct_handler(logger)
-        if handler is None:
-            logger.info(message, extra={"route": route, "method": method, "status": status,
-                                        "latency_ms": latency_ms, "request_id": request_id})
-            return
-        entry = {"time": _timestamp(time.time()), "level": "INFO", "logger": logger.name, "request_id": request_id,
-                 "message": message, "route": route, "method": method, "status": status, "latency_ms": latency_ms}
-        line = orjson.dumps(entry).decode() + handler.terminator
-        with handler.lock:
-            handler.stream.write(line)
-            handler.stream.flush()
+        if handler is not None:
+            entry = {"time": _timestamp(time.time()), "level": "INFO", "logger": logger.name,
+                     "request_id": request_id, "message": message, "route": route, "method": method,
+                     "status": status, "latency_ms": latency_ms}
+            line = orjson.dumps(entry).decode() + handler.terminator
+            try:
+                with handler.lock:
+                    handler.stream.write(line)
+                    handler.stream.flush()
+                return
+            except Exception:  # noqa: BLE001 - e.g. a full disk: logging reports it its own way, below
+                pass
+        logger.info(message, extra={"route": route, "method": method, "status": status,
+                                    "latency_ms": latency_ms, "request_id": request_id})
 
 
 def _direct_handler(logger: logging.Logger) -> logging.StreamHandler | None:

@@ -11,6 +11,10 @@ It only ever answers the one case it is sure of; anything else (no or bad
 token, another role, a revocation it cannot decide from memory, an invalid or
 cart checkout, a product not remembered as sold out, an oversized or chunked
 body) goes on to the route unchanged, with the body it read replayed.
+
+Behind Ray Serve the same gate also runs in front of Serve's own per-request
+work (`serve_app/serve_hooks.py`: `SoldOutEdge`), which answers nearly all of
+a sell-out's refusals; this one answers them wherever that one does not run.
 """
 
 from __future__ import annotations

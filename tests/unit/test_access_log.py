@@ -104,3 +104,18 @@ async def test_the_middleware_logs_and_counts_every_request(tmp_path, restore_lo
     labels = {"method": "GET", "route": "/hello/{name}"}
     assert registry.get_sample_value("commerce_http_requests_total", {**labels, "status": "202"}) == 2
     assert registry.get_sample_value("commerce_http_request_duration_seconds_count", labels) == 2
+
+
+def test_a_failing_write_is_handled_the_way_logging_handles_it(tmp_path, restore_logging, monkeypatch):
+    """A full disk must not turn an answered request into an error: logging reports it on stderr."""
+    configure_logging("INFO", tmp_path / "commerce.jsonl")
+    (handler,) = logging.getLogger(ACCESS_LOGGER).handlers
+
+    def full_disk(line):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(handler.stream, "write", full_disk)
+    reported = []
+    monkeypatch.setattr(handler, "handleError", lambda record: reported.append(record.getMessage()))
+    AccessLog().request("GET", "/healthz", 200, 0.5, "req-5")  # does not raise
+    assert reported == ["GET /healthz 200"]
