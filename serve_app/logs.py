@@ -41,22 +41,21 @@ def _timestamp(created: float) -> str:
     return f"{_second[1]}.{micros % 1_000_000 // 1000:03d}+00:00"
 
 
+def _json_line(created: float, level: str, logger: str, request_id: str | None, message: str, fields: dict) -> str:
+    """A log line: the fields every line has, then those of `fields` that are set."""
+    entry = {"time": _timestamp(created), "level": level, "logger": logger, "request_id": request_id,
+             "message": message}
+    entry.update((name, value) for name, value in fields.items() if value is not None)
+    return orjson.dumps(entry).decode()
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": _timestamp(record.created),
-            "level": record.levelname,
-            "logger": record.name,
-            "request_id": getattr(record, "request_id", None) or request_id_var.get(),
-            "message": record.getMessage(),
-        }
-        for field in _EXTRA_FIELDS:
-            value = getattr(record, field, None)
-            if value is not None:
-                entry[field] = value
+        fields = {field: getattr(record, field, None) for field in _EXTRA_FIELDS}
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry).decode()
+            fields["exception"] = self.formatException(record.exc_info)
+        request_id = getattr(record, "request_id", None) or request_id_var.get()
+        return _json_line(record.created, record.levelname, record.name, request_id, record.getMessage(), fields)
 
 
 def configure_logging(level: str = "INFO", log_file: Path | None = None) -> None:
@@ -98,12 +97,10 @@ class AccessLog:
         if not logger.isEnabledFor(logging.INFO):
             return
         message = f"{method} {route} {status}"
+        fields = {"route": route, "method": method, "status": status, "latency_ms": latency_ms}
         handler = _direct_handler(logger)
         if handler is not None:
-            entry = {"time": _timestamp(time.time()), "level": "INFO", "logger": logger.name,
-                     "request_id": request_id, "message": message, "route": route, "method": method,
-                     "status": status, "latency_ms": latency_ms}
-            line = orjson.dumps(entry).decode() + handler.terminator
+            line = _json_line(time.time(), "INFO", logger.name, request_id, message, fields) + handler.terminator
             try:
                 with handler.lock:
                     handler.stream.write(line)
@@ -111,8 +108,7 @@ class AccessLog:
                 return
             except Exception:  # noqa: BLE001 - e.g. a full disk: logging reports it its own way, below
                 pass
-        logger.info(message, extra={"route": route, "method": method, "status": status,
-                                    "latency_ms": latency_ms, "request_id": request_id})
+        logger.info(message, extra={**fields, "request_id": request_id})
 
 
 def _direct_handler(logger: logging.Logger) -> logging.StreamHandler | None:
